@@ -1,0 +1,68 @@
+// The public inference interfaces. The service, the CLIs and the worker pool program against these;
+// the NASNet classifier and the Faster R-CNN detector implement them.
+
+/** Where an input image came from and how it was fitted to the network input. */
+export interface ImageMeta {
+  /** Width and height of the original image after EXIF auto-orientation, in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Network input size the image was fitted into. */
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  /** input pixel = original pixel * scale + pad (per axis); keep-aspect resizes use one scale. */
+  readonly scaleX: number;
+  readonly scaleY: number;
+  readonly padLeft: number;
+  readonly padTop: number;
+}
+
+export interface ClassPrediction {
+  /** Index in the model's 1000-class (Keras) layout. */
+  readonly classId: number;
+  /** WordNet id, e.g. n01440764; empty for models trained on other label sets. */
+  readonly wnid: string;
+  readonly label: string;
+  /** Softmax probability. */
+  readonly score: number;
+}
+
+export interface ClassifyOptions {
+  readonly topK?: number;
+}
+
+export interface Detection {
+  /** COCO [x, y, width, height] in pixels of the EXIF-oriented original image. */
+  readonly bbox: [number, number, number, number];
+  readonly categoryId: number;
+  readonly label: string;
+  readonly score: number;
+}
+
+export interface DetectOptions {
+  readonly minScore?: number;
+  readonly maxDetections?: number;
+}
+
+/** What a loaded model tells about itself (GET /models). */
+export interface ModelInfo {
+  readonly name: string;
+  readonly task: 'classification' | 'detection';
+  readonly backbone: string;
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly numClasses: number;
+  readonly engine: string;
+}
+
+export interface Classifier {
+  readonly info: ModelInfo;
+  /** `image` is an encoded image (JPEG, PNG, ...). */
+  classify(image: Uint8Array, options?: ClassifyOptions): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }>;
+  dispose(): void;
+}
+
+export interface Detector {
+  readonly info: ModelInfo;
+  detect(image: Uint8Array, options?: DetectOptions): Promise<{ detections: Detection[]; image: ImageMeta }>;
+  dispose(): void;
+}

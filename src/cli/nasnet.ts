@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// nasnet: one command, one verb per file in this folder (each exports `main(argv): Promise<number>`).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
+import { EXIT, isDirectRun, reportError, runMain } from './run.js';
+
+interface Verb {
+  readonly summary: string;
+  readonly load: () => Promise<{ main(argv: string[]): Promise<number> }>;
+}
+
+const VERBS: Readonly<Record<string, Verb>> = {};
+
+function usage(): string {
+  const verbs = Object.entries(VERBS)
+    .map(([name, verb]) => `  ${name.padEnd(10)} ${verb.summary}`)
+    .join('\n');
+  return `Usage: nasnet <verb> [options]    (nasnet <verb> --help for a verb's options)
+
+Verbs:
+${verbs}
+
+Common:
+  --help, -h      this text
+  --version       the package version
+
+Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable file, 4 invalid input data,
+5 invalid configuration, 6 engine or resource unavailable.
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(usage());
+    return verb === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (verb === '--version') {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return EXIT.OK;
+  }
+  const entry = VERBS[verb];
+  if (entry === undefined) {
+    process.stderr.write(`error: unknown verb "${verb}"\n\n${usage()}`);
+    return EXIT.USAGE;
+  }
+  try {
+    return await (await entry.load()).main(rest);
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+if (isDirectRun(import.meta.url)) runMain(main);

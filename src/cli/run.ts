@@ -1,0 +1,52 @@
+// What every CLI entry shares: parse flags strictly, turn errors into one stderr line and the exit code
+// from the error table, and run `main` only when the file is executed directly (not when imported by tests).
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EXIT, NasnetError, exitCodeOf, isNasnetError } from '../core/errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node:util parseArgs with strict checking; a bad command line becomes INVALID_ARGUMENT (exit 2). */
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new NasnetError('INVALID_ARGUMENT', (error as Error).message);
+  }
+}
+
+/** Prints an error the way every CLI does: typed errors as one line, bugs with their stack. */
+export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+  if (isNasnetError(error)) {
+    stderr.write(`error: ${error.message}\n`);
+  } else {
+    stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  return exitCodeOf(error);
+}
+
+/** True when `moduleUrl` is the script node was started with. */
+export function isDirectRun(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `main` and exits with its code; errors are reported, never thrown to the top level. */
+export function runMain(main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = reportError(error);
+    },
+  );
+}
+
+export { EXIT };
