@@ -1,0 +1,153 @@
+// Exports a tfjs-layers functional model to ONNX for inference on onnxruntime-node.
+// Layout: the model's NHWC inputs are transposed once to NCHW, every rank-4 value inside the graph is
+// NCHW (ONNX's native conv layout), and rank-4 outputs are transposed back to NHWC, so callers see the
+// same tensors as the tfjs model. Weights are converted per layer class (Keras kernel layouts
+// [kh,kw,in,out] -> ONNX [out,in,kh,kw]); 'same' padding is ONNX SAME_UPPER, which puts the odd extra
+// pixel at the end exactly as TF's SAME does, and works for any input size.
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { NasnetError } from '../core/errors.js';
+import { encodeModel, floatTensor, int64Tensor, type AttributeValue, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './proto.js';
+
+/** The subset of a tfjs Layer the converters read. */
+export interface ExportableLayer {
+  readonly name: string;
+  getClassName(): string;
+  getConfig(): Record<string, unknown>;
+  getWeights(): tf.Tensor[];
+}
+
+export interface LayerExport {
+  readonly layer: ExportableLayer;
+  /** ONNX value names of the layer's inputs, NCHW when rank 4. */
+  readonly inputs: readonly string[];
+  /** Static input shapes (NHWC, null for unknown sizes). */
+  readonly inputShapes: readonly (readonly (number | null)[])[];
+  /** The ONNX value name this layer must produce. */
+  readonly output: string;
+}
+
+export type LayerConverter = (job: LayerExport, graph: GraphBuilder) => void;
+
+export class GraphBuilder {
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers: OnnxTensor[] = [];
+  private counter = 0;
+
+  unique(prefix: string): string {
+    this.counter += 1;
+    return `${prefix}__${this.counter}`;
+  }
+
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes?: Record<string, AttributeValue>): void {
+    this.nodes.push({ opType, inputs, outputs, name: this.unique(opType), attributes });
+  }
+
+  constant(prefix: string, dims: readonly number[], data: Float32Array): string {
+    const name = this.unique(prefix);
+    this.initializers.push(floatTensor(name, dims, data));
+    return name;
+  }
+
+  int64s(prefix: string, values: readonly number[]): string {
+    const name = this.unique(prefix);
+    this.initializers.push(int64Tensor(name, values));
+    return name;
+  }
+}
+
+export const ints = (value: readonly number[]): AttributeValue => ({ kind: 'ints', value });
+export const int = (value: number): AttributeValue => ({ kind: 'int', value });
+export const float = (value: number): AttributeValue => ({ kind: 'float', value });
+export const str = (value: string): AttributeValue => ({ kind: 'string', value });
+
+const converters = new Map<string, LayerConverter>();
+
+/** Registers the converter for a tfjs layer class name (custom layers register theirs). */
+export function registerLayerConverter(className: string, converter: LayerConverter): void {
+  converters.set(className, converter);
+}
+
+export function hasLayerConverter(className: string): boolean {
+  return converters.has(className);
+}
+
+export interface ExportOptions {
+  readonly opset?: number;
+  /** Names for the graph inputs/outputs (default: the model's tensor names). */
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
+  /** Make the batch and spatial dimensions dynamic (default true). */
+  readonly dynamicSpatial?: boolean;
+}
+
+function valueName(tensor: SymbolicTensor): string {
+  return `t${tensor.id}`;
+}
+
+function shapeInfo(name: string, shape: readonly (number | null)[], dynamicSpatial: boolean): OnnxValueInfo {
+  const dims = shape.map((dim, axis) => {
+    if (axis === 0) return 'batch';
+    if (dim === null || (dynamicSpatial && shape.length === 4 && (axis === 1 || axis === 2))) return `${name}_d${axis}`;
+    return dim;
+  });
+  return { name, elemType: 1, shape: dims };
+}
+
+/** Serialises `model` as an ONNX model; throws INVALID_ARGUMENT naming any layer class without a converter. */
+export function exportLayersModel(model: LayersModel, options: ExportOptions = {}): Uint8Array {
+  const opset = options.opset ?? 17;
+  const dynamicSpatial = options.dynamicSpatial ?? true;
+  const graph = new GraphBuilder();
+  const names = new Map<number, string>();
+
+  const unsupported = [...new Set(model.layers.map((l) => l.getClassName()).filter((c) => c !== 'InputLayer' && !converters.has(c)))];
+  if (unsupported.length > 0) {
+    throw new NasnetError('INVALID_ARGUMENT', `exportLayersModel: no ONNX converter for layer class(es) ${unsupported.join(', ')}`);
+  }
+
+  const inputs: OnnxValueInfo[] = model.inputs.map((input, i) => {
+    const external = options.inputNames?.[i] ?? input.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const internal = valueName(input);
+    if (input.shape.length === 4) graph.node('Transpose', [external], [internal], { perm: ints([0, 3, 1, 2]) });
+    else graph.node('Identity', [external], [internal]);
+    names.set(input.id, internal);
+    return shapeInfo(external, input.shape, dynamicSpatial);
+  });
+
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.inboundNodes.length !== 1) {
+      throw new NasnetError('INVALID_ARGUMENT', `exportLayersModel: layer ${layer.name} is applied ${layer.inboundNodes.length} times; shared layers are not supported`);
+    }
+    const node = layer.inboundNodes[0]!;
+    if (node.outputTensors.length !== 1) {
+      throw new NasnetError('INVALID_ARGUMENT', `exportLayersModel: layer ${layer.name} has ${node.outputTensors.length} outputs; one is supported`);
+    }
+    const output = valueName(node.outputTensors[0]!);
+    const converter = converters.get(layer.getClassName()) as LayerConverter;
+    converter(
+      {
+        layer: layer as unknown as ExportableLayer,
+        inputs: node.inputTensors.map((t) => names.get(t.id) ?? valueName(t)),
+        inputShapes: node.inputTensors.map((t) => t.shape),
+        output,
+      },
+      graph,
+    );
+    names.set(node.outputTensors[0]!.id, output);
+  }
+
+  const outputs: OnnxValueInfo[] = model.outputs.map((out, i) => {
+    const external = options.outputNames?.[i] ?? out.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const internal = names.get(out.id) ?? valueName(out);
+    if (out.shape.length === 4) graph.node('Transpose', [internal], [external], { perm: ints([0, 2, 3, 1]) });
+    else graph.node('Identity', [internal], [external]);
+    return shapeInfo(external, out.shape, dynamicSpatial);
+  });
+
+  return encodeModel(
+    { name: model.name, nodes: graph.nodes, initializers: graph.initializers, inputs, outputs },
+    { opset, producer: 'nasnet-ts', producerVersion: '0.1.0' },
+  );
+}
