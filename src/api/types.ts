@@ -9,7 +9,7 @@ export interface ImageMeta {
   /** Network input size the image was fitted into. */
   readonly inputWidth: number;
   readonly inputHeight: number;
-  /** input pixel = original pixel * scale + pad (per axis); keep-aspect resizes use one scale. */
+  /** input pixel = original pixel * scale + pad, per axis (scales are the resized/original size ratios actually used). */
   readonly scaleX: number;
   readonly scaleY: number;
   readonly padLeft: number;
