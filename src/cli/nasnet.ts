@@ -10,7 +10,12 @@ interface Verb {
   readonly load: () => Promise<{ main(argv: string[]): Promise<number> }>;
 }
 
-const VERBS: Readonly<Record<string, Verb>> = {};
+const VERBS: Readonly<Record<string, Verb>> = {
+  serve: { summary: 'run the HTTP service (POST /classify, POST /detect)', load: () => import('./serve.js') },
+  classify: { summary: 'classify images with a NASNet (Keras .h5 or checkpoint)', load: () => import('./classify.js') },
+  convert: { summary: 'convert weights between Keras .h5 and nasnet-ts checkpoints', load: () => import('./convert.js') },
+  data: { summary: 'generate synthetic datasets (shapes detection set, classification set)', load: () => import('./data.js') },
+};
 
 function usage(): string {
   const verbs = Object.entries(VERBS)

@@ -7,6 +7,12 @@ import { EXIT, NasnetError, exitCodeOf, isNasnetError } from '../core/errors.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Where a CLI writes: the process's streams, or buffers in tests. */
+export interface CliStreams {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
 /** node:util parseArgs with strict checking; a bad command line becomes INVALID_ARGUMENT (exit 2). */
 export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = true) {
   try {

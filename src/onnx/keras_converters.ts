@@ -2,6 +2,7 @@
 // rank-4 values are NCHW (see export_layers.ts), so channel axes are 1 and Keras kernels are permuted.
 import { NasnetError } from '../core/errors.js';
 import { float, int, ints, registerLayerConverter, str, type GraphBuilder, type LayerExport } from './export_layers.js';
+import type { AttributeValue } from './proto.js';
 
 type Pair = [number, number];
 
@@ -67,7 +68,7 @@ function withActivation(job: LayerExport, graph: GraphBuilder, emit: (out: strin
  * TF 'same' padding. SAME_UPPER reproduces it for any input size, but onnxruntime rejects it on dilated
  * convs; TF only dilates with stride 1, where the total padding (k-1)*d does not depend on the input size.
  */
-function samePadding(kernel: Pair, strides: Pair, dilations: Pair) {
+function samePadding(kernel: Pair, strides: Pair, dilations: Pair): Record<string, AttributeValue> {
   if (dilations[0] === 1 && dilations[1] === 1) return { auto_pad: str('SAME_UPPER') };
   if (strides[0] !== 1 || strides[1] !== 1) throw new NasnetError('INVALID_ARGUMENT', 'ONNX export: dilated convolution with stride > 1');
   const total = kernel.map((k, axis) => (k - 1) * (dilations[axis] as number));
@@ -75,7 +76,7 @@ function samePadding(kernel: Pair, strides: Pair, dilations: Pair) {
   return { pads: ints([before[0]!, before[1]!, total[0]! - before[0]!, total[1]! - before[1]!]) };
 }
 
-function convAttributes(config: Record<string, unknown>, kernel: Pair, group: number) {
+function convAttributes(config: Record<string, unknown>, kernel: Pair, group: number): Record<string, AttributeValue> {
   const strides = pair(config.strides, 1);
   const dilations = pair(config.dilationRate, 1);
   return {
@@ -220,3 +221,20 @@ registerLayerConverter('Flatten', (job, graph) => {
   if (flatInput !== job.inputs[0]) graph.node('Transpose', [job.inputs[0]!], [flatInput], { perm: ints([0, 2, 3, 1]) });
   graph.node('Flatten', [flatInput], [job.output], { axis: int(1) });
 });
+
+// Our own layers (cells/): the dilated conv is a plain dilated Conv with symmetric 'same' padding, and
+// ScheduledDropPath is the identity at inference.
+registerLayerConverter('DilatedConv2D', (job, graph) => {
+  const config = job.layer.getConfig();
+  const [kernel] = weights(job);
+  const [kh, kw, cin, cout] = kernel!.shape as [number, number, number, number];
+  const dilation = Number(config.dilation ?? 2);
+  const half = (dilation * (kh - 1)) / 2;
+  const w = graph.constant(`${job.layer.name}_W`, [cout, cin, kh, kw], permute(kernel!.data, kernel!.shape, [3, 2, 0, 1]));
+  graph.node('Conv', [job.inputs[0]!, w], [job.output], {
+    kernel_shape: ints([kh, kw]),
+    dilations: ints([dilation, dilation]),
+    pads: ints([half, half, half, half]),
+  });
+});
+registerLayerConverter('ScheduledDropPath', (job, graph) => graph.node('Identity', [job.inputs[0]!], [job.output]));

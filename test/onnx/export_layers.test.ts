@@ -90,3 +90,14 @@ test('a layer class without a converter is named in the error', () => {
   assert.throws(() => exportLayersModel(model), (e: unknown) => e instanceof NasnetError && /RepeatVector/.test(e.message));
   model.dispose();
 });
+
+test('our custom layers export: DilatedConv2D as a dilated Conv, ScheduledDropPath as identity', async () => {
+  const { DilatedConv2D, ScheduledDropPath } = await import('../../cells/index.js');
+  const input = tfl.input({ shape: [11, 9, 3] });
+  const dil = new DilatedConv2D({ filters: 4 }).apply(input) as tfl.SymbolicTensor;
+  const dropped = new ScheduledDropPath({ keepProb: 0.7, cellIndex: 3, totalCells: 8 }).apply(dil) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: dropped });
+  randomize(model, 3);
+  await compare(model, [2, 11, 9, 3], 1e-5);
+  model.dispose();
+});

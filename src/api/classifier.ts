@@ -1,0 +1,197 @@
+// The classification API: loadClassifier({backbone, weights}) -> classify(image, {topK}).
+// Weights come from a Keras .h5 (the published NASNet-*.h5 layout) or from one of our checkpoints, whose
+// config records the backbone, the labels and the preprocessing. Inference runs on onnxruntime-node
+// through our ONNX export (engine 'onnx', the default) or on the current TensorFlow.js engine ('tfjs').
+// Preprocessing is Keras': resize to the input size (keras.utils.load_img defaults to PIL NEAREST, which
+// image_io reproduces exactly), then x / 127.5 - 1 (imagenet_utils mode 'tf').
+import { stat } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { buildNasnet, loadKerasWeightsIntoModel, modelWeightSpecs, resolveNasnetConfig, type NasnetConfig, type NasnetPresetName } from '../../backbones/index.js';
+import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
+import { parseGenotype, genotypeToJson } from '../../cells/index.js';
+import { loadCheckpoint, readCheckpointManifest } from '../core/checkpoint.js';
+import { currentEngine } from '../core/engine.js';
+import { NasnetError } from '../core/errors.js';
+import { fitRgb, type ResizeKernel } from '../core/image_io.js';
+import { imagenetClasses } from '../models/labels.js';
+import { OnnxSession, exportLayersModel } from '../onnx/index.js';
+import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
+
+export interface ClassLabel {
+  readonly wnid: string;
+  readonly label: string;
+}
+
+/** What a classifier checkpoint's config holds (model.json `config`). */
+export interface ClassifierArtifactConfig {
+  readonly format: 'nasnet-ts/classifier@1';
+  /** The backbone config with the genotype inline (JSON). */
+  readonly backbone: Omit<NasnetConfig, 'genotype'> & { readonly genotype: unknown };
+  /** One entry per class in logit order; 'imagenet' for the 1000 Keras ImageNet classes. */
+  readonly labels: readonly ClassLabel[] | 'imagenet';
+  readonly resizeKernel: ResizeKernel;
+}
+
+export type InferenceEngine = 'onnx' | 'tfjs';
+
+export interface LoadClassifierOptions {
+  /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
+  readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
+  /** A Keras .h5 file or a checkpoint directory. */
+  readonly weights: string;
+  readonly engine?: InferenceEngine;
+  /** onnxruntime intra-op threads (0 = one per core). */
+  readonly threads?: number;
+  /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
+  readonly resizeKernel?: ResizeKernel;
+  readonly maxPixels?: number;
+  readonly name?: string;
+}
+
+export const DEFAULT_TOP_K = 5;
+
+/** Serialises a classifier's config for a checkpoint. */
+export function classifierArtifactConfig(config: NasnetConfig, labels: readonly ClassLabel[] | 'imagenet', resizeKernel: ResizeKernel): ClassifierArtifactConfig {
+  return { format: 'nasnet-ts/classifier@1', backbone: { ...config, genotype: JSON.parse(genotypeToJson(config.genotype)) as unknown }, labels, resizeKernel };
+}
+
+function parseArtifactConfig(dir: string, raw: unknown): { config: NasnetConfig; labels: readonly ClassLabel[] | 'imagenet'; resizeKernel: ResizeKernel } {
+  const value = raw as Partial<ClassifierArtifactConfig> | null;
+  if (value === null || typeof value !== 'object' || value.format !== 'nasnet-ts/classifier@1' || typeof value.backbone !== 'object') {
+    throw new NasnetError('CHECKPOINT_INVALID', `${dir}: config is not a nasnet-ts classifier (expected format "nasnet-ts/classifier@1")`);
+  }
+  const { genotype, ...rest } = value.backbone;
+  const config = resolveNasnetConfig({ ...rest, genotype: parseGenotype(JSON.stringify(genotype)) });
+  const labels = value.labels ?? 'imagenet';
+  if (labels !== 'imagenet' && (!Array.isArray(labels) || labels.length !== config.classes)) {
+    throw new NasnetError('CHECKPOINT_INVALID', `${dir}: config.labels must list ${config.classes} classes`);
+  }
+  return { config, labels, resizeKernel: value.resizeKernel ?? 'pil-nearest' };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    throw new NasnetError('IO_ERROR', `loadClassifier: cannot read weights ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Builds the network and fills its weights from the .h5 or checkpoint at `weights`. */
+async function buildWithWeights(options: LoadClassifierOptions) {
+  if (await isDirectory(options.weights)) {
+    await readCheckpointManifest(options.weights);
+    const { config: raw } = await loadCheckpoint(options.weights, { expected: [] , strict: false });
+    const artifact = parseArtifactConfig(options.weights, raw);
+    const network = buildNasnet({ ...artifact.config, includeTop: true, auxHead: false });
+    const { weights } = await loadCheckpoint(options.weights, { expected: modelWeightSpecs(network.model) });
+    try {
+      const byName = new Map(network.model.weights.map((w) => [w.originalName, w] as const));
+      for (const [name, tensor] of weights) byName.get(name)?.write(tensor);
+    } finally {
+      weights.forEach((t) => t.dispose());
+    }
+    return { network, labels: artifact.labels, resizeKernel: artifact.resizeKernel };
+  }
+  const backbone = typeof options.backbone === 'string' ? { preset: options.backbone } : (options.backbone ?? {});
+  const network = buildNasnet({ ...backbone, includeTop: true, auxHead: false });
+  loadKerasWeightsIntoModel(network.model, await readKerasWeightsFile(options.weights));
+  return { network, labels: 'imagenet' as const, resizeKernel: 'pil-nearest' as const };
+}
+
+/** Runs a batch of preprocessed NHWC images and returns class probabilities [N, K]. */
+interface ForwardPass {
+  run(batch: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+function tfjsForward(model: LayersModel, size: number): ForwardPass {
+  return {
+    async run(batch, n) {
+      const probs = tf.tidy(() => model.predict(tf.tensor4d(batch, [n, size, size, 3])) as tf.Tensor);
+      const data = (await probs.data()) as Float32Array;
+      probs.dispose();
+      return data;
+    },
+    async dispose() {
+      model.dispose();
+    },
+  };
+}
+
+async function onnxForward(model: LayersModel, size: number, threads: number | undefined): Promise<ForwardPass> {
+  const session = await OnnxSession.create(exportLayersModel(model, { inputNames: ['image'], outputNames: ['probs'] }), { threads });
+  model.dispose();
+  return {
+    async run(batch, n) {
+      return (await session.run({ image: { data: batch, dims: [n, size, size, 3] } })).probs!.data;
+    },
+    dispose: () => session.dispose(),
+  };
+}
+
+/** The k largest entries of `probs`, highest first (ties: lower class id first). */
+export function topK(probs: Float32Array, k: number): { classId: number; score: number }[] {
+  const order = Array.from(probs.keys()).sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
+  return order.slice(0, k).map((classId) => ({ classId, score: probs[classId] as number }));
+}
+
+export async function loadClassifier(options: LoadClassifierOptions): Promise<Classifier> {
+  const engine = options.engine ?? 'onnx';
+  if (engine !== 'onnx' && engine !== 'tfjs') {
+    throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
+  }
+  const { network, labels, resizeKernel } = await buildWithWeights(options);
+  const { config } = network;
+  const size = config.inputSize;
+  const table: readonly ClassLabel[] =
+    labels === 'imagenet' ? imagenetClasses().map((c) => ({ wnid: c.wnid, label: c.short })) : labels;
+  if (table.length !== config.classes) {
+    throw new NasnetError('WEIGHTS_MISMATCH', `loadClassifier: the model has ${config.classes} classes but the label table ${table.length}`);
+  }
+  const forward = engine === 'onnx' ? await onnxForward(network.model, size, options.threads) : tfjsForward(network.model, size);
+  const kernel = options.resizeKernel ?? resizeKernel;
+  const info: ModelInfo = {
+    name: options.name ?? `nasnet-${config.numCells}@${config.penultimateFilters}`,
+    task: 'classification',
+    backbone: `NASNet ${config.numCells}@${config.penultimateFilters} (${config.stem} stem)`,
+    inputWidth: size,
+    inputHeight: size,
+    numClasses: config.classes,
+    engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
+  };
+
+  return {
+    info,
+    async classify(image: Uint8Array, classifyOptions: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }> {
+      const k = classifyOptions.topK ?? DEFAULT_TOP_K;
+      if (!Number.isInteger(k) || k < 1) throw new NasnetError('INVALID_ARGUMENT', `classify: topK must be a positive integer; received ${k}`);
+      const fitted = await fitRgb(image, { width: size, height: size, mode: 'stretch', kernel, maxPixels: options.maxPixels });
+      const input = new Float32Array(fitted.image.data.length);
+      for (let i = 0; i < input.length; i++) input[i] = (fitted.image.data[i] as number) / 127.5 - 1;
+      let probs = await forward.run(input, 1);
+      if (config.classifierActivation === 'linear') probs = softmax(probs);
+      const predictions = topK(probs, Math.min(k, config.classes)).map(({ classId, score }) => ({
+        classId,
+        wnid: table[classId]!.wnid,
+        label: table[classId]!.label,
+        score,
+      }));
+      return { predictions, image: fitted.meta };
+    },
+    dispose() {
+      void forward.dispose();
+    },
+  };
+}
+
+function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp((logits[i] as number) - max);
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / sum;
+  return out;
+}

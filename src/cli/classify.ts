@@ -1,0 +1,103 @@
+// nasnet classify IMAGE... [--weights FILE|DIR] [--backbone mobile|large|cifar] [--top-k K]
+//                          [--engine onnx|tfjs] [--backend auto|wasm|cpu|tensorflow] [--threads N]
+// Prints one JSON array to stdout, an entry per image: {image, predictions:[{classId, wnid, label, score}]}
+// (scores are softmax probabilities), or {image, error:{code, message}} for an image that cannot be read.
+// --weights: a Keras .h5 (NASNet-mobile.h5, NASNet-large.h5 with --backbone large) or a nasnet-ts
+// classifier checkpoint directory; default: the embedded classifier shipped in models/default/.
+// Exit codes: 0 all classified, 2 bad command line, 3 unreadable weights, 4 an image was invalid,
+// 5 bad config, 6 engine unavailable.
+import { readFile } from 'node:fs/promises';
+import { loadClassifier, type InferenceEngine } from '../api/classifier.js';
+import { defaultClassifierPath } from '../api/defaults.js';
+import { initEngine, parseEngineRequest } from '../core/engine.js';
+import { EXIT, NasnetError, isNasnetError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { NASNET_PRESETS, type NasnetPresetName } from '../../backbones/index.js';
+import { isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
+
+const USAGE = `Usage: nasnet classify IMAGE... [options]
+
+Options:
+  --weights PATH     Keras .h5 weights or a classifier checkpoint directory (default: the embedded model)
+  --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default mobile)
+  --top-k K          predictions per image (default 5)
+  --engine NAME      onnx (onnxruntime-node, default) or tfjs
+  --backend NAME     TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
+  --threads N        onnxruntime threads (default: one per core)
+  -h, --help         this text
+
+Prints a JSON array: [{"image": PATH, "predictions": [{"classId", "wnid", "label", "score"}]}].
+Exit codes: 0 ok, 2 bad command line, 3 unreadable file, 4 invalid image or weights, 5 bad config, 6 engine unavailable.
+`;
+
+function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new NasnetError('INVALID_ARGUMENT', `${flag} must be a positive integer; received ${JSON.stringify(raw)}`);
+  return value;
+}
+
+async function run(argv: string[], io: CliStreams): Promise<number> {
+  const { values, positionals } = parseFlags(argv, {
+    weights: { type: 'string' },
+    backbone: { type: 'string' },
+    'top-k': { type: 'string' },
+    engine: { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return EXIT.OK;
+  }
+  if (positionals.length === 0) throw new NasnetError('INVALID_ARGUMENT', `classify needs at least one IMAGE\n\n${USAGE}`);
+  const backbone = values.backbone ?? 'mobile';
+  if (!(backbone in NASNET_PRESETS)) {
+    throw new NasnetError('INVALID_ARGUMENT', `--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(backbone)}`);
+  }
+  const engine = (values.engine ?? 'onnx') as InferenceEngine;
+  if (engine !== 'onnx' && engine !== 'tfjs') throw new NasnetError('INVALID_ARGUMENT', `--engine must be onnx or tfjs; received ${JSON.stringify(values.engine)}`);
+  const topK = positiveInt('--top-k', values['top-k'], 5);
+  const threads = values.threads === undefined ? undefined : positiveInt('--threads', values.threads, 1);
+
+  await initEngine({ backend: parseEngineRequest(values.backend, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });
+  const classifier = await loadClassifier({
+    weights: values.weights ?? defaultClassifierPath(),
+    backbone: backbone as NasnetPresetName,
+    engine,
+    threads,
+  });
+  const results: unknown[] = [];
+  let failed = false;
+  try {
+    for (const image of positionals) {
+      try {
+        const bytes = await readFile(image).catch((error: Error) => {
+          throw new NasnetError('IO_ERROR', `cannot read ${image}: ${error.message}`);
+        });
+        const { predictions } = await classifier.classify(bytes, { topK });
+        results.push({ image, predictions });
+      } catch (error) {
+        if (!isNasnetError(error)) throw error;
+        failed = true;
+        results.push({ image, error: { code: error.code, message: error.message } });
+        io.stderr.write(`error: ${image}: ${error.message}\n`);
+      }
+    }
+  } finally {
+    classifier.dispose();
+  }
+  io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  return failed ? EXIT.INVALID_INPUT : EXIT.OK;
+}
+
+export async function main(argv: string[], io: CliStreams = process): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (error) {
+    return reportError(error, io.stderr);
+  }
+}
+
+if (isDirectRun(import.meta.url)) runMain(main);
