@@ -1,7 +1,7 @@
-// NASNet-A Mobile inference latency at 224x224: ours (tfjs-layers) on the wasm and cpu backends, batch 1
-// and 8, and Keras NASNetMobile on TensorFlow-CPU in the same run when a Python with tensorflow + keras
+// NASNet-A Mobile inference latency at 224x224: ours on onnxruntime-node (our ONNX export, the serving
+// engine) and on the tfjs wasm and cpu backends, batch 1 and 8, and Keras NASNetMobile on TensorFlow-CPU in the same run when a Python with tensorflow + keras
 // is available; prints medians and our/Keras ratios.
-// Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends wasm,cpu] [--batches 1,8] [--python PATH]
+// Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends onnx,wasm,cpu] [--batches 1,8] [--python PATH]
 //   --cpu-runs  timed runs on the pure-JS cpu backend (default 2: one batch-8 pass takes minutes)
 //   --python  interpreter with tensorflow-cpu and keras (default $NASNET_KERAS_PYTHON, else /work/venv-keras/bin/python
 //             when it exists); Keras is skipped when none is found.
@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildNasnet } from '../backbones/nasnet.js';
 import { initEngine, type EngineName } from '../src/core/engine.js';
+import { OnnxSession, exportLayersModel } from '../src/onnx/index.js';
+
+type Runner = EngineName | 'onnx';
 
 function flag(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
@@ -24,7 +27,33 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Median forward latency (ms) of NASNet-A Mobile on one backend, per batch size. */
+async function medianOf(runs: number, once: () => Promise<number>): Promise<number> {
+  await once(); // warm-up: kernel setup, weight upload
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) times.push(await once());
+  return median(times);
+}
+
+/** Median latency (ms) of the ONNX export of NASNet-A Mobile on onnxruntime-node, per batch size. */
+async function timeOnnx(batches: readonly number[], runs: number): Promise<Map<number, number>> {
+  await initEngine({ backend: 'cpu' });
+  const { model } = buildNasnet({ preset: 'mobile' });
+  const session = await OnnxSession.create(exportLayersModel(model, { inputNames: ['image'], outputNames: ['probs'] }));
+  model.dispose();
+  const result = new Map<number, number>();
+  for (const batch of batches) {
+    const data = Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i) * 0.9);
+    result.set(batch, await medianOf(runs, async () => {
+      const start = performance.now();
+      await session.run({ image: { data, dims: [batch, 224, 224, 3] } });
+      return performance.now() - start;
+    }));
+  }
+  await session.dispose();
+  return result;
+}
+
+/** Median forward latency (ms) of NASNet-A Mobile on one tfjs backend, per batch size. */
 async function timeOurs(backend: EngineName, batches: readonly number[], runs: number): Promise<Map<number, number>> {
   await initEngine({ backend });
   const { model } = buildNasnet({ preset: 'mobile' });
@@ -38,10 +67,7 @@ async function timeOurs(backend: EngineName, batches: readonly number[], runs: n
       y.dispose();
       return performance.now() - start;
     };
-    await once(); // warm-up: kernel setup, weight upload
-    const times: number[] = [];
-    for (let r = 0; r < runs; r++) times.push(await once());
-    result.set(batch, median(times));
+    result.set(batch, await medianOf(runs, once));
     x.dispose();
   }
   model.layers.forEach((layer) => layer.dispose());
@@ -85,14 +111,16 @@ function timeKeras(python: string, batches: readonly number[], runs: number): Ke
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const runs = Number(flag(argv, '--runs') ?? 10);
   const cpuRuns = Number(flag(argv, '--cpu-runs') ?? 2);
-  const backends = (flag(argv, '--backends') ?? 'wasm,cpu').split(',') as EngineName[];
+  const backends = (flag(argv, '--backends') ?? 'onnx,wasm,cpu').split(',') as Runner[];
   const batches = (flag(argv, '--batches') ?? '1,8').split(',').map(Number);
   const defaultPython = '/work/venv-keras/bin/python';
   const python = flag(argv, '--python') ?? process.env.NASNET_KERAS_PYTHON ?? (existsSync(defaultPython) ? defaultPython : undefined);
 
   console.log(`NASNet-A Mobile forward, 224x224, median of ${runs} runs (cpu: ${cpuRuns}) after one warm-up; node ${process.version}`);
-  const ours = new Map<EngineName, Map<number, number>>();
-  for (const backend of backends) ours.set(backend, await timeOurs(backend, batches, backend === 'cpu' ? cpuRuns : runs));
+  const ours = new Map<Runner, Map<number, number>>();
+  for (const backend of backends) {
+    ours.set(backend, backend === 'onnx' ? await timeOnnx(batches, runs) : await timeOurs(backend, batches, backend === 'cpu' ? cpuRuns : runs));
+  }
   const keras = python === undefined ? 'no Python with tensorflow + keras (pass --python)' : timeKeras(python, batches, runs);
 
   const header = ['batch', ...backends.map((b) => `ours ${b} ms`), 'Keras TF-CPU ms', ...backends.map((b) => `${b}/Keras`)];

@@ -53,6 +53,9 @@ async function importOptional(name: string): Promise<{ ok: true } | { ok: false;
 }
 
 async function activate(backend: EngineName): Promise<void> {
+  // tfjs' PROD flag only silences its console warnings (e.g. the "install tfjs-node" banner); this module
+  // logs the engine choice and its reason instead.
+  tf.env().set('PROD', true);
   if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend(backend))) {
