@@ -62,7 +62,9 @@ async function activate(backend: EngineName): Promise<void> {
     throw new NasnetError('ENGINE_UNAVAILABLE', `the ${backend} backend failed to initialise`, { backend });
   }
   await tf.ready();
-  if (backend === 'wasm') registerWasmTrainingKernels();
+  // Also on cpu/tensorflow: besides the wasm kernels it replaces gradients tfjs-core gets wrong on every
+  // backend (avg-pool 'same' borders, dilations, comparisons). Idempotent.
+  registerWasmTrainingKernels();
 }
 
 async function tryNative(): Promise<{ info?: EngineInfo; failures: string[] }> {
