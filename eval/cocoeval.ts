@@ -1,0 +1,177 @@
+// COCOeval (pycocotools cocoeval.py at cocoapi 8c9bcc3): evaluate -> accumulate -> summarize, with
+// the same method and field names. Shape shorthand: T IoU thresholds, R recall thresholds,
+// K categories (1 with useCats=0), A area ranges, M maxDets, I images.
+import { NasnetError } from '../src/core/errors.js';
+import type { Accumulated, EvalStore } from './accumulate.js';
+import { accumulate, IGNORED, MATCHED } from './accumulate.js';
+import type { COCO } from './coco.js';
+import { groupIous } from './ious.js';
+import type { MatchGroup } from './match.js';
+import { MatchScratch, matchImage } from './match.js';
+import type { Params } from './params.js';
+import { defaultParams } from './params.js';
+import type { Prepared } from './prepare.js';
+import { prepare } from './prepare.js';
+import { summarize } from './summarize.js';
+import type { IouType } from './types.js';
+
+/** evaluateImg's dict (cocoeval.py:300-313); matrices are [T,D] / [T,G] row-major. */
+export interface EvalImg {
+  image_id: number;
+  category_id: number;
+  aRng: [number, number];
+  maxDet: number;
+  dtIds: number[];
+  gtIds: number[];
+  dtMatches: Float64Array;
+  gtMatches: Float64Array;
+  dtScores: number[];
+  gtIgnore: Uint8Array;
+  dtIgnore: Uint8Array;
+}
+
+export type ProgressFn = (phase: 'evaluate' | 'accumulate', done: number, total: number) => void;
+
+export class COCOeval {
+  cocoGt: COCO;
+  cocoDt: COCO;
+  params: Params;
+  /**
+   * Per image/category results; null before evaluate(). DEVIATION (pycocotools): columns of typed
+   * arrays (EvalStore), not a [K*A*I] list of dicts; evaluateImg() gives one image's dict.
+   */
+  evalImgs: EvalStore | null = null;
+  /** accumulate()'s output (precision/recall/scores and counts); null before it. */
+  eval: Accumulated | null = null;
+  stats: number[] = [];
+  /** The printed summary, one string a line. */
+  summaryLines: string[] = [];
+  private prepared: Prepared | null = null;
+
+  constructor(cocoGt: COCO, cocoDt: COCO, iouType: IouType = 'segm') {
+    this.cocoGt = cocoGt;
+    this.cocoDt = cocoDt;
+    this.params = defaultParams(iouType);
+    this.params.imgIds = [...cocoGt.getImgIds()].sort((a, b) => a - b);
+    this.params.catIds = [...cocoGt.getCatIds()].sort((a, b) => a - b);
+  }
+
+  /** evaluate() (cocoeval.py:120-158): unique sorted imgIds (and catIds with useCats), sorted maxDets. */
+  evaluate(onProgress?: ProgressFn): void {
+    const p = this.params;
+    const uniqSorted = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
+    p.imgIds = uniqSorted(p.imgIds);
+    if (p.useCats) p.catIds = uniqSorted(p.catIds);
+    p.maxDets = [...p.maxDets].sort((a, b) => a - b);
+    const pr = prepare(this.cocoGt, this.cocoDt, p);
+    this.prepared = pr;
+    const { I, K } = pr;
+    const T = p.iouThrs.length, A = p.areaRng.length;
+    const S = pr.dtList.length;
+    const st: EvalStore = {
+      T, A, K, I, present: new Uint8Array(K * I), npig: new Int32Array(K * A),
+      dtStart: pr.dtStart, score: new Float64Array(S), codes: new Uint8Array(S * A * T),
+    };
+    for (let s = 0; s < S; s++) st.score[s] = pr.dt.score[pr.dtList[s]];
+    const scratch = new MatchScratch();
+    let ious = new Float64Array(1024);
+    const step = Math.max(1, Math.floor((K * I) / 100));
+    for (let g = 0; g < K * I; g++) {
+      if (onProgress && g % step === 0) onProgress('evaluate', g, K * I);
+      const m = this.group(g);
+      if (m.G === 0 && m.D === 0) continue;
+      st.present[g] = 1;
+      if (ious.length < m.D * m.G) ious = new Float64Array(m.D * m.G * 2);
+      m.ious = groupIous(m, p, p.useCats === 1, ious) ? ious : null;
+      const k = Math.floor(g / I);
+      for (let a = 0; a < A; a++) {
+        matchImage(m, p.iouThrs, p.areaRng[a][0], p.areaRng[a][1], scratch);
+        let kept = 0;
+        for (let j = 0; j < m.G; j++) if (scratch.gtIg[j] === 0) kept++;
+        st.npig[k * A + a] += kept;
+        for (let d = 0; d < m.D; d++) {
+          const base = ((m.d0 + d) * A + a) * T;
+          for (let t = 0; t < T; t++) {
+            st.codes[base + t] = (scratch.dtm[t * m.D + d] !== 0 ? MATCHED : 0) | (scratch.dtIg[t * m.D + d] ? IGNORED : 0);
+          }
+        }
+      }
+    }
+    onProgress?.('evaluate', K * I, K * I);
+    this.evalImgs = st;
+    this.eval = null;
+  }
+
+  /** The dt/gt lists of group g = k*I + i. */
+  private group(g: number): MatchGroup {
+    const pr = this.prepared!;
+    return {
+      gt: pr.gt, gtList: pr.gtList, g0: pr.gtStart[g], G: pr.gtStart[g + 1] - pr.gtStart[g],
+      dt: pr.dt, dtList: pr.dtList, d0: pr.dtStart[g], D: pr.dtStart[g + 1] - pr.dtStart[g], ious: null,
+    };
+  }
+
+  private groupOf(imgId: number, catId: number): number {
+    const pr = this.requireEvaluated();
+    const i = this.params.imgIds.indexOf(imgId);
+    const k = this.params.useCats ? this.params.catIds.indexOf(catId) : 0;
+    if (i < 0 || k < 0) throw new NasnetError('INVALID_ARGUMENT', `COCOeval: (imgId ${imgId}, catId ${catId}) is not in params.imgIds x params.catIds`);
+    return k * pr.I + i;
+  }
+
+  private requireEvaluated(): Prepared {
+    if (this.prepared === null) throw new NasnetError('INVALID_ARGUMENT', 'COCOeval: run evaluate() first');
+    return this.prepared;
+  }
+
+  /** computeIoU / computeOks for one image and category: [D,G] row-major, or [] (length 0). */
+  computeIoU(imgId: number, catId: number): Float64Array {
+    const m = this.group(this.groupOf(imgId, catId));
+    const out = new Float64Array(m.D * m.G);
+    return groupIous(m, this.params, this.params.useCats === 1, out) ? out : new Float64Array(0);
+  }
+
+  /**
+   * evaluateImg for one image, category and area range, as pycocotools returns it (null when the
+   * image has neither gt nor dt). DEVIATION (pycocotools): maxDet must be <= maxDets[-1], the cut
+   * evaluate() prepared; evaluate() itself keeps the results in columns (evalImgs), not dicts.
+   */
+  evaluateImg(imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg | null {
+    const m = this.group(this.groupOf(imgId, catId));
+    if (m.G === 0 && m.D === 0) return null;
+    m.D = Math.min(m.D, maxDet);
+    const out = new Float64Array(m.D * m.G);
+    m.ious = groupIous(m, this.params, this.params.useCats === 1, out) ? out : null;
+    const s = new MatchScratch();
+    matchImage(m, this.params.iouThrs, aRng[0], aRng[1], s);
+    const T = this.params.iouThrs.length;
+    const dtIdx = Array.from(m.dtList.subarray(m.d0, m.d0 + m.D));
+    const gtIdx = Array.from(s.gtind.subarray(0, m.G), (j) => m.gtList[m.g0 + j]);
+    return {
+      image_id: imgId, category_id: catId, aRng, maxDet,
+      dtIds: dtIdx.map((d) => m.dt.id[d]), gtIds: gtIdx.map((j) => m.gt.id[j]),
+      dtMatches: s.dtm.slice(0, T * m.D), gtMatches: s.gtm.slice(0, T * m.G),
+      dtScores: dtIdx.map((d) => m.dt.score[d]), gtIgnore: s.gtIg.slice(0, m.G), dtIgnore: s.dtIg.slice(0, T * m.D),
+    };
+  }
+
+  /**
+   * accumulate() (cocoeval.py:315-420). DEVIATION (pycocotools): no `p` argument -- the params of
+   * evaluate() are used, and params.catIds is not overwritten with [-1] when useCats=0.
+   */
+  accumulate(onProgress?: ProgressFn): void {
+    if (this.evalImgs === null) throw new NasnetError('INVALID_ARGUMENT', 'COCOeval.accumulate: run evaluate() first');
+    onProgress?.('accumulate', 0, 1);
+    this.eval = accumulate(this.evalImgs, this.params.recThrs, this.params.maxDets);
+    onProgress?.('accumulate', 1, 1);
+  }
+
+  /** summarize(): sets stats and summaryLines; returns the lines (pycocotools prints them). */
+  summarize(): string[] {
+    if (this.eval === null) throw new NasnetError('INVALID_ARGUMENT', 'COCOeval.summarize: run accumulate() first');
+    const { stats, lines } = summarize(this.eval, this.params);
+    this.stats = stats;
+    this.summaryLines = lines;
+    return lines;
+  }
+}

@@ -1,0 +1,20 @@
+// Public surface of the COCO evaluation package (plain TypeScript, no TensorFlow.js).
+export { COCO } from './coco.js';
+export type { AnnFilter } from './coco.js';
+export { COCOeval } from './cocoeval.js';
+export type { EvalImg, ProgressFn } from './cocoeval.js';
+export type { Accumulated, EvalStore } from './accumulate.js';
+export { evaluateCoco, perCategory } from './evaluate_coco.js';
+export type { CocoEvalResult, EvaluateCocoParams, PerCategoryRow } from './evaluate_coco.js';
+export { applyOverrides, defaultParams, linspace } from './params.js';
+export type { Params, ParamsOverrides } from './params.js';
+export { prCurveSvg, prCurves } from './pr_plot.js';
+export type { PrCurve } from './pr_plot.js';
+export { perCategoryTable, resultJson } from './report.js';
+export type { CocoEvalJson } from './report.js';
+export { rleArea, rleDecode, rleEncode, rleFrBbox, rleFrPoly, rleFrString, rleIou, rleMerge, rleToBbox, rleToString } from './rle.js';
+export type { RleData } from './rle.js';
+export { rleToJson, segmentationToRle } from './segm.js';
+export { formatFixed, summarize } from './summarize.js';
+export type * from './types.js';
+export { IOU_TYPES } from './types.js';

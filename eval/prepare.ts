@@ -1,0 +1,189 @@
+// COCOeval._prepare (cocoeval.py:94-117) in columnar form. Shape shorthand: I images (sorted
+// p.imgIds), K category groups (p.catIds with useCats=1, one group with useCats=0), group g = k*I + i.
+// Each group lists its GTs in gathering order and its dts sorted by -score (stable) and cut to
+// maxDets[-1] (computeIoU, cocoeval.py:173-176). With useCats=0 a group is the concatenation, in
+// p.catIds order, of the image's per-category lists (cocoeval.py:169-170, 245-246).
+import type { COCO } from './coco.js';
+import type { Params } from './params.js';
+import type { CocoAnnotation } from './types.js';
+import { argsortDesc } from './argsort.js';
+import type { RleData } from './rle.js';
+import type { RecordRef } from './validate.js';
+import { dataError, isFiniteNumber, requireBbox, requireKeypoints, validateGtAnnotation } from './validate.js';
+
+export interface AnnTable {
+  /** The annotation objects, indexed like the typed columns. */
+  anns: CocoAnnotation[];
+  bbox: Float64Array;
+  area: Float64Array;
+  id: Float64Array;
+  /** gt: `ignore` = iscrowd (or num_keypoints == 0 for keypoints); dt: unused. */
+  ignore: Uint8Array;
+  /** gt: int(iscrowd); dt: unused. */
+  crowd: Uint8Array;
+  /** dt: score; gt: unused. */
+  score: Float64Array;
+  /** segm: each annotation's mask (annToRLE). */
+  rles: RleData[];
+  /** keypoints: [n, 3*numKeypoints] row-major. */
+  keypoints: Float64Array;
+}
+
+export interface Prepared {
+  I: number;
+  K: number;
+  gt: AnnTable;
+  dt: AnnTable;
+  /** [K*I+1] offsets into gtList / dtList. */
+  gtStart: Int32Array;
+  gtList: Int32Array;
+  dtStart: Int32Array;
+  dtList: Int32Array;
+}
+
+/** The annotations of p.imgIds x p.catIds, bucketed by (image, category cell), file order kept. */
+function gather(coco: COCO, imgIds: number[], catCell: Map<number, number>) {
+  const C = catCell.size;
+  const anns: CocoAnnotation[] = [];
+  const cells: number[] = [];
+  imgIds.forEach((imgId, i) => {
+    for (const a of coco.imgToAnns.get(imgId) ?? []) {
+      const c = catCell.get(a.category_id);
+      if (c === undefined) continue;
+      anns.push(a);
+      cells.push(i * C + c);
+    }
+  });
+  // Stable counting sort by cell.
+  const cellStart = new Int32Array(imgIds.length * C + 1);
+  for (const c of cells) cellStart[c + 1]++;
+  for (let c = 0; c < imgIds.length * C; c++) cellStart[c + 1] += cellStart[c];
+  const fill = cellStart.slice(0, -1);
+  const cellList = new Int32Array(anns.length);
+  cells.forEach((c, j) => { cellList[fill[c]++] = j; });
+  return { anns, cellStart, cellList };
+}
+
+function groupLists(p: Params, I: number, catCell: Map<number, number>, cellStart: Int32Array, cellList: Int32Array) {
+  const C = catCell.size;
+  const K = p.useCats ? p.catIds.length : 1;
+  // the cells making up each group, in order: (i, k) with useCats, (i, every p.catIds entry) without
+  const cellsOf = (k: number, i: number, out: (c: number) => void) => {
+    if (p.useCats) out(i * C + catCell.get(p.catIds[k])!);
+    else for (const catId of p.catIds) out(i * C + catCell.get(catId)!);
+  };
+  const start = new Int32Array(K * I + 1);
+  let n = 0;
+  for (let k = 0; k < K; k++) {
+    for (let i = 0; i < I; i++) {
+      cellsOf(k, i, (c) => { n += cellStart[c + 1] - cellStart[c]; });
+      start[k * I + i + 1] = n;
+    }
+  }
+  const list = new Int32Array(n);
+  n = 0;
+  for (let k = 0; k < K; k++) {
+    for (let i = 0; i < I; i++) {
+      cellsOf(k, i, (c) => { for (let j = cellStart[c]; j < cellStart[c + 1]; j++) list[n++] = cellList[j]; });
+    }
+  }
+  return { K, start, list };
+}
+
+// A dt record name for error messages: loadRes numbered results from 1 in file order.
+const resultRecord = (a: CocoAnnotation): RecordRef => ['results', a.id - 1];
+
+/** Validate the dt fields an iouType reads (a COCO made by loadRes has them for its own kind). */
+function checkDts(coco: COCO, anns: CocoAnnotation[], p: Params): void {
+  for (const a of anns) {
+    const r = a as unknown as Record<string, unknown>;
+    if (!isFiniteNumber(a.score)) throw dataError(coco.source, resultRecord(a), 'score', 'a finite number', a.score);
+    if (!isFiniteNumber(a.area)) throw dataError(coco.source, resultRecord(a), 'area', 'a finite number', a.area);
+    const ok = p.iouType === 'bbox' ? Array.isArray(a.bbox) && a.bbox.length === 4
+      : p.iouType === 'segm' ? a.segmentation !== undefined || Array.isArray(a.bbox)
+        : Array.isArray(a.keypoints) && a.keypoints.length === 3 * p.kpt_oks_sigmas.length;
+    if (ok) continue;
+    if (p.iouType === 'bbox') requireBbox(coco.source, resultRecord(a), r);
+    if (p.iouType === 'segm') throw dataError(coco.source, resultRecord(a), 'segmentation', 'a segmentation', undefined);
+    requireKeypoints(coco.source, resultRecord(a), r, p.kpt_oks_sigmas.length);
+  }
+}
+
+/** The typed columns of the gathered annotations (validated before). */
+function buildTable(coco: COCO, anns: CocoAnnotation[], p: Params): AnnTable {
+  const n = anns.length;
+  const nk = 3 * p.kpt_oks_sigmas.length;
+  const t: AnnTable = {
+    anns, bbox: new Float64Array(4 * n), area: new Float64Array(n), id: new Float64Array(n),
+    ignore: new Uint8Array(n), crowd: new Uint8Array(n), score: new Float64Array(n),
+    // _prepare converts every segmentation to an RLE for iouType segm (cocoeval.py:103-105).
+    rles: p.iouType === 'segm' ? anns.map((a) => coco.annToRLE(a)) : [],
+    keypoints: new Float64Array(p.iouType === 'keypoints' ? n * nk : 0),
+  };
+  for (let j = 0; j < n; j++) {
+    const a = anns[j];
+    if (p.iouType !== 'segm') {
+      const b = a.bbox as number[];
+      t.bbox[4 * j] = b[0]; t.bbox[4 * j + 1] = b[1]; t.bbox[4 * j + 2] = b[2]; t.bbox[4 * j + 3] = b[3];
+    }
+    if (p.iouType === 'keypoints') {
+      const kp = a.keypoints as number[];
+      for (let q = 0; q < nk; q++) t.keypoints[j * nk + q] = kp[q];
+    }
+    t.area[j] = a.area as number;
+    t.id[j] = a.id;
+    t.score[j] = typeof a.score === 'number' ? a.score : 0;
+    t.crowd[j] = a.iscrowd ? 1 : 0;
+    // gt['ignore'] = 'iscrowd' in gt and gt['iscrowd'] (cocoeval.py:108-109): an input `ignore` is
+    // overwritten; keypoints also ignore GTs without keypoints (cocoeval.py:110-111).
+    t.ignore[j] = t.crowd[j] || (p.iouType === 'keypoints' && a.num_keypoints === 0) ? 1 : 0;
+  }
+  return t;
+}
+
+export function prepare(cocoGt: COCO, cocoDt: COCO, p: Params): Prepared {
+  const I = p.imgIds.length;
+  const catCell = new Map<number, number>();
+  for (const c of p.catIds) if (!catCell.has(c)) catCell.set(c, catCell.size);
+  const g = gather(cocoGt, p.imgIds, catCell);
+  const d = gather(cocoDt, p.imgIds, catCell);
+  cocoGt.dataset.annotations.forEach((a, j) => {
+    validateGtAnnotation(cocoGt.source, j, a as unknown as Record<string, unknown>, p.iouType, p.kpt_oks_sigmas.length);
+  });
+  checkDts(cocoDt, d.anns, p);
+  const gt = buildTable(cocoGt, g.anns, p);
+  const dt = buildTable(cocoDt, d.anns, p);
+  const gg = groupLists(p, I, catCell, g.cellStart, g.cellList);
+  const dg = groupLists(p, I, catCell, d.cellStart, d.cellList);
+  const dd = sortAndCut(dg.start, dg.list, dt.score, p.maxDets[p.maxDets.length - 1]);
+  return { I, K: gg.K, gt, dt, gtStart: gg.start, gtList: gg.list, dtStart: dd.start, dtList: dd.list };
+}
+
+/**
+ * Sort each group's dts by -score, stably (np.argsort kind='mergesort': ties keep list order), and
+ * keep the first maxDet. Groups are short, so an in-place insertion sort (stable) does it.
+ */
+function sortAndCut(start: Int32Array, list: Int32Array, score: Float64Array, maxDet: number) {
+  const groups = start.length - 1;
+  const outStart = new Int32Array(start.length);
+  const out = new Int32Array(list.length);
+  let n = 0;
+  for (let g = 0; g < groups; g++) {
+    const s = start[g], e = start[g + 1];
+    if (e - s > 64) {
+      const pos = argsortDesc(Float64Array.from(list.subarray(s, e), (d) => score[d]));
+      list.set(Array.from(pos, (j) => list[s + j]), s);
+    } else {
+      for (let j = s + 1; j < e; j++) {
+        const v = list[j], sv = score[v];
+        let q = j - 1;
+        while (q >= s && score[list[q]] < sv) { list[q + 1] = list[q]; q--; }
+        list[q + 1] = v;
+      }
+    }
+    const keep = Math.min(e - s, maxDet);
+    for (let j = 0; j < keep; j++) out[n++] = list[s + j];
+    outStart[g + 1] = n;
+  }
+  return { start: outStart, list: out.slice(0, n) };
+}
