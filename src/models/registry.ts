@@ -1,0 +1,99 @@
+// The model factory: config names a model by `kind` (and optional weights); the registry maps kinds to
+// loaders. Built-in kinds register in builtin.ts; the kind "default" is an alias for the embedded
+// default of each task, so configs that say "default" follow it when a better model ships.
+import { isAbsolute, resolve } from 'node:path';
+import type { Classifier, Detector } from '../api/types.js';
+import { NasnetError } from '../core/errors.js';
+
+/** How a config names a model: `{kind: "nasnet-mobile", weights: "nasnet_mobile.h5"}`. */
+export interface ModelSpec {
+  readonly kind: string;
+  readonly weights?: string;
+}
+
+export const DEFAULT_MODEL_KIND = 'default';
+
+export type ModelTask = 'classification' | 'detection';
+
+/** What every loader receives. */
+export interface ModelLoadOptions {
+  /** Absolute path of the weights file, when the spec names one. */
+  readonly weights?: string;
+  /** Images above this many pixels are rejected with IMAGE_TOO_LARGE before decoding. */
+  readonly maxPixels: number;
+  /** The engine the caller initialised (shown in ModelInfo.engine). */
+  readonly engine: string;
+  /** Intra-op threads a model may use (onnxruntime), so that parallel workers do not oversubscribe the cores. */
+  readonly threads?: number;
+}
+
+export type ClassifierLoader = (options: ModelLoadOptions) => Promise<Classifier>;
+export type DetectorLoader = (options: ModelLoadOptions) => Promise<Detector>;
+
+interface TaskRegistry<L> {
+  readonly loaders: Map<string, L>;
+  defaultKind: string | undefined;
+}
+
+const classifiers: TaskRegistry<ClassifierLoader> = { loaders: new Map(), defaultKind: undefined };
+const detectors: TaskRegistry<DetectorLoader> = { loaders: new Map(), defaultKind: undefined };
+
+function register<L>(registry: TaskRegistry<L>, task: ModelTask, kind: string, loader: L, isDefault: boolean): void {
+  if (kind === DEFAULT_MODEL_KIND || kind === '' || kind.includes(':')) {
+    throw new NasnetError('INVALID_ARGUMENT', `register ${task} model: kind must be non-empty, not "default" and without ":"; received ${JSON.stringify(kind)}`);
+  }
+  if (registry.loaders.has(kind)) {
+    throw new NasnetError('INVALID_ARGUMENT', `register ${task} model: kind ${JSON.stringify(kind)} is already registered`);
+  }
+  registry.loaders.set(kind, loader);
+  if (isDefault) registry.defaultKind = kind;
+}
+
+export function registerClassifier(kind: string, loader: ClassifierLoader, options: { isDefault?: boolean } = {}): void {
+  register(classifiers, 'classification', kind, loader, options.isDefault ?? false);
+}
+
+export function registerDetector(kind: string, loader: DetectorLoader, options: { isDefault?: boolean } = {}): void {
+  register(detectors, 'detection', kind, loader, options.isDefault ?? false);
+}
+
+/** The registered kinds of a task (for --help, errors and GET /models). */
+export function modelKinds(task: ModelTask): string[] {
+  return [...(task === 'classification' ? classifiers : detectors).loaders.keys()];
+}
+
+/** The concrete kind a spec names ("default" resolved). */
+export function resolveModelKind(task: ModelTask, kind: string): string {
+  const registry = task === 'classification' ? classifiers : detectors;
+  const resolved = kind === DEFAULT_MODEL_KIND ? registry.defaultKind : kind;
+  if (resolved === undefined || !registry.loaders.has(resolved)) {
+    const known = [DEFAULT_MODEL_KIND, ...registry.loaders.keys()].map((k) => JSON.stringify(k)).join(', ');
+    throw new NasnetError('INVALID_CONFIG', `${task} model: unknown kind ${JSON.stringify(kind)}; expected one of ${known}`, {
+      field: task === 'classification' ? 'classifier' : 'detector',
+    });
+  }
+  return resolved;
+}
+
+export interface LoadContext {
+  readonly modelsDir: string;
+  readonly maxPixels: number;
+  readonly engine: string;
+  readonly threads?: number;
+}
+
+function loaderOptions(spec: ModelSpec, context: LoadContext): ModelLoadOptions {
+  const { modelsDir, ...options } = context;
+  if (spec.weights === undefined) return options;
+  return { weights: isAbsolute(spec.weights) ? spec.weights : resolve(modelsDir, spec.weights), ...options };
+}
+
+export async function loadClassifier(spec: ModelSpec, context: LoadContext): Promise<Classifier> {
+  const loader = classifiers.loaders.get(resolveModelKind('classification', spec.kind));
+  return (loader as ClassifierLoader)(loaderOptions(spec, context));
+}
+
+export async function loadDetector(spec: ModelSpec, context: LoadContext): Promise<Detector> {
+  const loader = detectors.loaders.get(resolveModelKind('detection', spec.kind));
+  return (loader as DetectorLoader)(loaderOptions(spec, context));
+}

@@ -1,0 +1,255 @@
+// Inference off the event loop: a piscina pool of worker threads (each with its own engine and model
+// copies) behind a bounded FIFO queue that this class owns, so that it can answer "full" at once
+// (503 + Retry-After), drop queued work whose deadline passed, and report queue depth and in-flight
+// counts. Piscina's own queue stays empty: a task is handed over only when a worker slot is free.
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { ModelInfo } from '../../api/types.js';
+import { NasnetError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import {
+  isLifecycleMessage,
+  type InferenceOutput,
+  type InferenceTask,
+  type WorkerInit,
+  type WorkerReply,
+  type WorkerStats,
+  type WorkerTask,
+} from './protocol.js';
+
+export interface InferencePoolOptions extends WorkerInit {
+  readonly workers: number;
+  readonly tasksPerWorker: number;
+  readonly queueSize: number;
+  readonly logger: Logger;
+}
+
+export interface InferenceResult {
+  readonly output: InferenceOutput;
+  /** Time the worker spent on the task (decode + network + post-processing). */
+  readonly inferenceMs: number;
+  /** Time the task waited in the queue. */
+  readonly queuedMs: number;
+}
+
+interface QueuedJob {
+  readonly task: InferenceTask;
+  readonly enqueuedAt: number;
+  readonly resolve: (result: InferenceResult) => void;
+  readonly reject: (error: NasnetError) => void;
+  timer: NodeJS.Timeout | undefined;
+  settled: boolean;
+}
+
+/** Flags a worker needs from the main process: module loaders and source maps. */
+const LOADER_FLAGS = ['--require', '-r', '--import', '--loader', '--experimental-loader', '--conditions', '-C'];
+
+/**
+ * The loader-related part of process.execArgv. A worker must not inherit the rest: flags about the
+ * main script (`--input-type`, `-e`) break it, and process-wide flags (`--expose-gc`) are refused.
+ */
+function loaderExecArgv(): string[] {
+  const argv: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i] as string;
+    const name = arg.split('=')[0] as string;
+    if (arg === '--enable-source-maps') argv.push(arg);
+    else if (LOADER_FLAGS.includes(name)) argv.push(...(arg.includes('=') ? [arg] : [arg, process.execArgv[++i] as string]));
+  }
+  return argv;
+}
+
+/**
+ * The worker script next to this module, with this module's extension: `.js` from dist/, `.ts` under
+ * tsx. tsx registers its loader on the main thread only, so a `.ts` worker also needs it registered.
+ */
+function workerScript(): { filename: string; execArgv: string[] } {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const filename = fileURLToPath(new URL(`./inference_worker${extension}`, import.meta.url));
+  if (extension === '.js') return { filename, execArgv: loaderExecArgv() };
+  const api = import.meta.resolve('tsx/esm/api');
+  const boot = `data:text/javascript,import{register}from${encodeURIComponent(JSON.stringify(api))};register();`;
+  return { filename, execArgv: [...loaderExecArgv(), '--import', boot] };
+}
+
+export class InferencePool {
+  private readonly piscina: Piscina<WorkerTask, WorkerReply>;
+  private readonly options: InferencePoolOptions;
+  private readonly waiting: QueuedJob[] = [];
+  private readonly capacity: number;
+  private readonly readyThreads = new Set<number>();
+  private readonly statsByThread = new Map<number, WorkerStats>();
+  private running = 0;
+  private closing = false;
+  private closed = false;
+  private loadedModels: ModelInfo[] = [];
+  /** Resolves with the loaded models once every worker has loaded them; rejects if one cannot. */
+  readonly ready: Promise<ModelInfo[]>;
+
+  constructor(options: InferencePoolOptions) {
+    this.options = options;
+    this.capacity = options.workers * options.tasksPerWorker;
+    const { filename, execArgv } = workerScript();
+    const workerData: WorkerInit = {
+      engine: options.engine,
+      classifier: options.classifier,
+      detector: options.detector,
+      modelsDir: options.modelsDir,
+      maxPixels: options.maxPixels,
+      threads: options.threads,
+    };
+    this.piscina = new Piscina({
+      filename,
+      execArgv,
+      workerData,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      concurrentTasksPerWorker: options.tasksPerWorker,
+      idleTimeout: Infinity,
+      // Workers await sharp and tensor downloads between tasks: keep their event loops running.
+      atomics: 'disabled',
+    });
+    this.ready = new Promise((resolve, reject) => {
+      // A worker that dies before it is ready would be respawned forever: fail the pool instead.
+      this.piscina.on('error', (error: unknown) => {
+        if (this.readyThreads.size < options.workers) {
+          reject(new NasnetError('INTERNAL', `an inference worker failed to start: ${(error as Error).message ?? String(error)}`));
+        }
+      });
+      this.piscina.on('message', (message: unknown) => {
+        if (!isLifecycleMessage(message)) return;
+        if (message.type === 'nasnet-worker-failed') {
+          reject(new NasnetError(message.error.code, `inference worker could not load its models: ${message.error.message}`));
+          return;
+        }
+        this.readyThreads.add(message.threadId);
+        this.loadedModels = message.models;
+        if (this.readyThreads.size >= options.workers) resolve(message.models);
+      });
+    });
+    // Avoid an unhandled rejection when nobody awaits `ready` (e.g. a pool closed during startup).
+    this.ready.catch(() => undefined);
+    this.piscina.on('workerDestroy', (worker: { threadId?: number }) => {
+      if (worker.threadId !== undefined) this.statsByThread.delete(worker.threadId);
+    });
+    this.piscina.on('error', (error: unknown) => options.logger.error({ err: error }, 'inference worker error'));
+  }
+
+  get isReady(): boolean {
+    return !this.closing && this.readyThreads.size >= this.options.workers;
+  }
+
+  get models(): ModelInfo[] {
+    return this.loadedModels;
+  }
+
+  /** Requests waiting for a worker slot. */
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  /** Requests a worker is running. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Tensors held by all workers, as last reported by each. */
+  get tensorsHeld(): number {
+    let total = 0;
+    for (const stats of this.statsByThread.values()) total += stats.numTensors;
+    return total;
+  }
+
+  /**
+   * Runs a task in a worker. Rejects with QUEUE_FULL when the queue is full, NOT_READY while loading or
+   * once closed, DEADLINE_EXCEEDED once `deadlineMs` passed (a queued job is dropped; a running one finishes
+   * in its worker and its result is discarded), or with the worker's own typed error.
+   */
+  run(task: InferenceTask, deadlineMs: number): Promise<InferenceResult> {
+    if (this.closed) return Promise.reject(new NasnetError('NOT_READY', 'the inference workers have stopped'));
+    if (this.readyThreads.size < this.options.workers) {
+      return Promise.reject(new NasnetError('NOT_READY', 'the models are still loading'));
+    }
+    if (this.running >= this.capacity && this.waiting.length >= this.options.queueSize) {
+      return Promise.reject(
+        new NasnetError('QUEUE_FULL', `the inference queue is full (${this.options.queueSize} waiting, ${this.running} running)`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const job: QueuedJob = { task, enqueuedAt: performance.now(), resolve, reject, timer: undefined, settled: false };
+      job.timer = setTimeout(() => {
+        const index = this.waiting.indexOf(job);
+        if (index >= 0) this.waiting.splice(index, 1);
+        this.settle(job, () => reject(new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${deadlineMs} ms`)));
+      }, deadlineMs);
+      this.waiting.push(job);
+      this.pump();
+    });
+  }
+
+  /** Asks one worker for its tensor statistics (with one worker: exactly that worker). */
+  async workerStats(): Promise<WorkerStats> {
+    const reply = await this.piscina.run({ kind: 'stats' });
+    this.statsByThread.set(reply.stats.threadId, reply.stats);
+    return reply.stats;
+  }
+
+  /**
+   * Reports not ready, lets queued and running tasks finish (and still takes tasks from requests the
+   * server had already received), then stops the workers; after that, run() answers NOT_READY.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.running > 0 || this.waiting.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    this.closed = true;
+    await this.piscina.destroy();
+  }
+
+  private settle(job: QueuedJob, action: () => void): void {
+    if (job.settled) return;
+    job.settled = true;
+    clearTimeout(job.timer);
+    action();
+  }
+
+  private pump(): void {
+    while (this.running < this.capacity && this.waiting.length > 0) {
+      const job = this.waiting.shift() as QueuedJob;
+      this.dispatch(job);
+    }
+  }
+
+  private dispatch(job: QueuedJob): void {
+    this.running += 1;
+    const queuedMs = performance.now() - job.enqueuedAt;
+    // Copy into an ArrayBuffer of its own and transfer it: Node's small Buffers share a pooled one.
+    const image = new Uint8Array(job.task.image);
+    const task: InferenceTask = { ...job.task, image };
+    // Free the slot before settling, so a caller resuming on the answer sees the pool's current state.
+    const release = (): void => {
+      this.running -= 1;
+      this.pump();
+    };
+    this.piscina.run(task, { transferList: [image.buffer] }).then(
+      (reply) => {
+        this.statsByThread.set(reply.stats.threadId, reply.stats);
+        release();
+        if (!reply.ok) {
+          this.settle(job, () => job.reject(new NasnetError(reply.error.code, reply.error.message)));
+        } else if (reply.output === null) {
+          this.settle(job, () => job.reject(new NasnetError('INTERNAL', `the worker returned no output for a ${task.kind} task`)));
+        } else {
+          const output = reply.output;
+          this.settle(job, () => job.resolve({ output, inferenceMs: reply.inferenceMs, queuedMs }));
+        }
+      },
+      (error: unknown) => {
+        release();
+        this.options.logger.error({ err: error }, 'inference worker failed a task');
+        this.settle(job, () => job.reject(new NasnetError('INTERNAL', 'the inference worker failed')));
+      },
+    );
+  }
+}

@@ -1,0 +1,143 @@
+// POST /classify, POST /detect and the DeepStack-compatible POST /v1/vision/detection. Each request:
+// read the upload, probe the header on the main thread (format allow-list, pixel limit: bad input never
+// reaches a worker), then run in the worker pool within the request's deadline.
+import type { FastifyInstance, FastifyReply, FastifySchema } from 'fastify';
+import type { ModelInfo } from '../../api/types.js';
+import { NasnetError } from '../../core/errors.js';
+import { probeImage } from '../../core/image_io.js';
+import type { ServerConfig } from '../config.js';
+import { formatValidationErrors } from '../http_errors.js';
+import { readImage, registerImageBody } from '../image_body.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { InferencePool } from '../pool/inference_pool.js';
+import type { InferenceOutput, InferenceTask } from '../pool/protocol.js';
+import {
+  CLASSIFY_QUERY, CLASSIFY_RESPONSE, DEEPSTACK_RESPONSE, DETECT_QUERY, DETECT_RESPONSE, INFERENCE_ERROR_RESPONSES,
+} from '../schemas.js';
+
+export interface InferenceRoutesOptions {
+  readonly config: ServerConfig;
+  readonly pool: InferencePool;
+  readonly metrics: ServerMetrics;
+}
+
+const CONSUMES = ['multipart/form-data', 'image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/tiff', 'image/gif', 'application/octet-stream'];
+/** DeepStack's default min_confidence (johnolafenwa/deepstack-docs, object-detection). */
+const DEEPSTACK_MIN_CONFIDENCE = 0.45;
+
+function routeSchema(summary: string, description: string, query: { properties: object }, ok: object): FastifySchema {
+  return {
+    summary,
+    description: `${description} Send the image as a multipart file field \`image\` or as a raw image/* body.`,
+    tags: ['inference'],
+    consumes: CONSUMES,
+    querystring: query,
+    response: { 200: ok, ...INFERENCE_ERROR_RESPONSES },
+  };
+}
+
+function validationFormatter(query: { properties: object }) {
+  const allowed = Object.keys(query.properties);
+  return (errors: Parameters<typeof formatValidationErrors>[0], dataVar: string) => formatValidationErrors(errors, dataVar, allowed);
+}
+
+function elapsedMs(reply: FastifyReply): number {
+  return Math.round(reply.elapsedTime * 10) / 10;
+}
+
+export async function inferenceRoutes(app: FastifyInstance, options: InferenceRoutesOptions): Promise<void> {
+  const { config, pool, metrics } = options;
+  await registerImageBody(app, config.maxBodyBytes);
+
+  const modelFor = (task: ModelInfo['task']): string => pool.models.find((m) => m.task === task)?.name ?? 'unknown';
+
+  async function infer<K extends InferenceTask['kind']>(
+    reply: FastifyReply,
+    task: InferenceTask & { kind: K },
+  ): Promise<Extract<InferenceOutput, { kind: K }> & { inferenceMs: number }> {
+    await probeImage(task.image, { maxPixels: config.maxPixels });
+    const remaining = config.deadlineMs - reply.elapsedTime;
+    if (remaining <= 0) throw new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${config.deadlineMs} ms`);
+    const result = await pool.run(task, remaining);
+    metrics.inferenceSeconds.observe({ task: task.kind }, result.inferenceMs / 1000);
+    return { ...(result.output as Extract<InferenceOutput, { kind: K }>), inferenceMs: result.inferenceMs };
+  }
+
+  app.post(
+    '/classify',
+    {
+      schema: routeSchema('Classify an image', 'Top-k ImageNet classes with softmax scores.', CLASSIFY_QUERY, CLASSIFY_RESPONSE),
+      schemaErrorFormatter: validationFormatter(CLASSIFY_QUERY),
+    },
+    async (request, reply) => {
+      const { topK } = request.query as { topK: number };
+      const { bytes } = await readImage(request);
+      const out = await infer(reply, { kind: 'classify', image: bytes, topK });
+      return {
+        predictions: out.predictions,
+        model: modelFor('classification'),
+        image: { width: out.image.width, height: out.image.height },
+        timingMs: elapsedMs(reply),
+      };
+    },
+  );
+
+  app.post(
+    '/detect',
+    {
+      schema: routeSchema(
+        'Detect objects',
+        'COCO detections; bbox is [x, y, width, height] in pixels of the EXIF-oriented original (COCO results format).',
+        DETECT_QUERY,
+        DETECT_RESPONSE,
+      ),
+      schemaErrorFormatter: validationFormatter(DETECT_QUERY),
+    },
+    async (request, reply) => {
+      const { minScore, maxDetections } = request.query as { minScore: number; maxDetections: number };
+      const { bytes } = await readImage(request);
+      const out = await infer(reply, { kind: 'detect', image: bytes, minScore, maxDetections });
+      return {
+        detections: out.detections,
+        model: modelFor('detection'),
+        image: { width: out.image.width, height: out.image.height },
+        timingMs: elapsedMs(reply),
+      };
+    },
+  );
+
+  const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+  app.post(
+    '/v1/vision/detection',
+    {
+      schema: {
+        ...routeSchema(
+          'DeepStack / CodeProject.AI compatible detection',
+          'For Frigate, Blue Iris and Home Assistant: multipart field `image`, optional form field `min_confidence` (default 0.45); integer pixel corners.',
+          noQuery,
+          DEEPSTACK_RESPONSE,
+        ),
+        tags: ['compatibility'],
+      },
+      schemaErrorFormatter: validationFormatter(noQuery),
+    },
+    async (request, reply) => {
+      const { bytes, fields } = await readImage(request);
+      const raw = fields.min_confidence;
+      const minScore = raw === undefined ? DEEPSTACK_MIN_CONFIDENCE : Number(raw);
+      if (raw !== undefined && (raw.trim() === '' || !(minScore >= 0 && minScore <= 1))) {
+        throw new NasnetError('INVALID_ARGUMENT', `form field "min_confidence" must be a number in [0, 1]; received ${JSON.stringify(raw)}`);
+      }
+      const out = await infer(reply, { kind: 'detect', image: bytes, minScore, maxDetections: 100 });
+      const predictions = out.detections.map((d) => ({
+        label: d.label,
+        confidence: d.score,
+        x_min: Math.round(d.bbox[0]),
+        y_min: Math.round(d.bbox[1]),
+        x_max: Math.round(d.bbox[0] + d.bbox[2]),
+        y_max: Math.round(d.bbox[1] + d.bbox[3]),
+      }));
+      return { success: true, predictions, inferenceMs: Math.round(out.inferenceMs), processMs: Math.round(elapsedMs(reply)) };
+    },
+  );
+}
