@@ -26,6 +26,11 @@ export interface ConfigSource {
 /** Thrown by parsers; resolveConfig turns it into a NasnetError naming the field and the source. */
 class FieldParseError extends Error {}
 
+/** For custom FieldSpec parsers: reject the raw value (the message is built from the spec's `expected`). */
+export function rejectValue(expected: string): never {
+  throw new FieldParseError(expected);
+}
+
 function describe(raw: unknown): string {
   return typeof raw === 'string' ? JSON.stringify(raw) : String(JSON.stringify(raw) ?? raw);
 }

@@ -13,6 +13,7 @@ import {
   stringField,
   type ConfigSchema,
   type ConfigSource,
+  rejectValue,
   type FieldSpec,
 } from '../core/config.js';
 import { ENGINE_NAMES, type EngineRequest } from '../core/engine.js';
@@ -45,20 +46,13 @@ export interface ServerConfig {
   readonly docs: boolean;
 }
 
-const REJECT = stringField('', '').parse;
-
 /**
  * A model is `{kind, weights?}` in a config file, or `kind` / `kind:weights` in flags and env
  * (e.g. `--detector faster-rcnn-nasnet:frcnn.ckpt`).
  */
 export function modelField(doc: string, env: string): FieldSpec<ModelSpec> {
   const expected = 'a model kind ("default", "placeholder-tiny", ...) as "kind", "kind:weights" or {"kind", "weights"}';
-  // resolveConfig turns only its own (unexported) parse error into a message naming field and source;
-  // a built-in parser given an invalid value throws exactly that error.
-  const fail = (): never => {
-    REJECT(null);
-    throw new Error('unreachable');
-  };
+  const fail = (): never => rejectValue(expected);
   return {
     default: { kind: DEFAULT_MODEL_KIND },
     doc,
