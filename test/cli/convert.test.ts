@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import * as tf from '@tensorflow/tfjs-core';
 import { main } from '../../src/cli/convert.js';
+import { runCli } from '../helpers/cli.js';
 import { initEngine } from '../../src/core/engine.js';
 import { EXIT } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/paths.js';
@@ -19,15 +19,7 @@ const NASNET_H5 = join(packageRoot(), 'test', 'fixtures', 'keras-nasnet', 'mobil
 const SCRATCH = await mkdtemp(join(tmpdir(), 'convert_test-'));
 after(() => rm(SCRATCH, { recursive: true, force: true }));
 
-/** Runs main with its output collected (the test runner owns the process's stdout). */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const code = await main(argv, { stdout, stderr });
-  stdout.end();
-  stderr.end();
-  return { code, stdout: String(stdout.read() ?? ''), stderr: String(stderr.read() ?? '') };
-}
+const run = (...argv: string[]) => runCli(main, ...argv);
 
 function assertSameWeights(actual: readonly NamedWeight[], expected: readonly NamedWeight[]): void {
   assert.deepEqual(actual.map((w) => [w.name, w.shape]), expected.map((w) => [w.name, w.shape]));

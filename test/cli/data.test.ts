@@ -3,19 +3,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/data.js';
+import { runCli } from '../helpers/cli.js';
 import { EXIT } from '../../src/core/errors.js';
 import { tempDir } from '../data/temp.js';
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const code = await main(argv, { stdout, stderr });
-  stdout.end();
-  stderr.end();
-  return { code, stdout: String(stdout.read() ?? ''), stderr: String(stderr.read() ?? '') };
-}
+const run = (...argv: string[]) => runCli(main, ...argv);
 
 describe('nasnet data', () => {
   test('shapes writes a COCO set of the requested size and format', async () => {
