@@ -1,142 +1,220 @@
 // NASNet-A Mobile inference latency at 224x224: ours on onnxruntime-node (our ONNX export, the serving
-// engine) and on the tfjs wasm and cpu backends, batch 1 and 8, and Keras NASNetMobile on TensorFlow-CPU in the same run when a Python with tensorflow + keras
-// is available; prints medians and our/Keras ratios.
-// Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends onnx,wasm,cpu] [--batches 1,8] [--python PATH]
+// engine) and on the tfjs wasm and cpu backends, batch 1 and 8, against Keras NASNetMobile on
+// TensorFlow-CPU when a Python with tensorflow + keras is available. Prints wall-clock and process CPU
+// time (medians) and our/Keras ratios.
+// The ONNX runners and Keras run interleaved, one forward pass each in turn (Keras in a Python worker
+// fed over stdin), so that a shared machine's load drifts over all of them alike; CPU time (user + sys of
+// the process, all its threads) is the number that load hurts least.
+// Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends onnx,onnx-base,wasm,cpu]
+//          [--batches 1,8] [--threads N] [--static] [--ablation] [--python PATH]
+//   onnx       our export with its graph passes, session defaults (no thread spinning)
+//   onnx-base  the export and session as they were before the passes: no BN/subsampling folding, no
+//              channel padding, onnxruntime's spinning thread pool (for before/after in one run)
+//   --ablation  adds the steps between the two: onnx-nospin (base export, no spinning), onnx-folds
+//               (+ BN and subsampling folds), onnx-padonly (channel padding without the folds)
+//   --runs      timed runs per runner and batch after one warm-up (default 20)
 //   --cpu-runs  timed runs on the pure-JS cpu backend (default 2: one batch-8 pass takes minutes)
-//   --python  interpreter with tensorflow-cpu and keras (default $NASNET_KERAS_PYTHON, else /work/venv-keras/bin/python
-//             when it exists); Keras is skipped when none is found.
-import { spawnSync } from 'node:child_process';
+//   --threads   intra-op threads for onnxruntime AND TensorFlow (default 0: each library's default)
+//   --static    export the onnx runner with static shapes (one session per batch size)
+//   --python    interpreter with tensorflow-cpu and keras (default $NASNET_KERAS_PYTHON, else
+//               /work/venv-keras/bin/python when it exists); Keras is skipped when none is found.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildNasnet } from '../backbones/nasnet.js';
 import { initEngine, type EngineName } from '../src/core/engine.js';
-import { OnnxSession, exportLayersModel } from '../src/onnx/index.js';
+import { OnnxSession, exportLayersModel, type ExportOptions } from '../src/onnx/index.js';
 
-type Runner = EngineName | 'onnx';
+const ONNX_VARIANTS = {
+  onnx: { passes: {}, spinning: false },
+  'onnx-base': { passes: { foldBatchNorm: false, foldSubsampling: false, channelAlignment: 1 }, spinning: true },
+  'onnx-nospin': { passes: { foldBatchNorm: false, foldSubsampling: false, channelAlignment: 1 }, spinning: false },
+  'onnx-folds': { passes: { channelAlignment: 1 }, spinning: false },
+  'onnx-padonly': { passes: { foldBatchNorm: false, foldSubsampling: false }, spinning: false },
+} as const satisfies Record<string, { passes: ExportOptions; spinning: boolean }>;
+type OnnxVariant = keyof typeof ONNX_VARIANTS;
+type Runner = EngineName | OnnxVariant;
+const isOnnx = (runner: string): runner is OnnxVariant => runner in ONNX_VARIANTS;
+interface Timing {
+  readonly wall: number;
+  readonly cpu: number;
+}
+/** One timed forward pass of a batch. */
+type Pass = (batch: number) => Promise<Timing>;
 
 function flag(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-function median(values: number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function medianOf(runs: number, once: () => Promise<number>): Promise<number> {
-  await once(); // warm-up: kernel setup, weight upload
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) times.push(await once());
-  return median(times);
+async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
 }
 
-/** Median latency (ms) of the ONNX export of NASNet-A Mobile on onnxruntime-node, per batch size. */
-async function timeOnnx(batches: readonly number[], runs: number): Promise<Map<number, number>> {
-  await initEngine({ backend: 'cpu' });
-  const { model } = buildNasnet({ preset: 'mobile' });
-  const session = await OnnxSession.create(exportLayersModel(model, { inputNames: ['image'], outputNames: ['probs'] }));
-  model.dispose();
-  const result = new Map<number, number>();
-  for (const batch of batches) {
-    const data = Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i) * 0.9);
-    result.set(batch, await medianOf(runs, async () => {
-      const start = performance.now();
-      await session.run({ image: { data, dims: [batch, 224, 224, 3] } });
-      return performance.now() - start;
-    }));
-  }
-  await session.dispose();
-  return result;
-}
+const input = (batch: number): Float32Array => Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i) * 0.9);
 
-/** Median forward latency (ms) of NASNet-A Mobile on one tfjs backend, per batch size. */
-async function timeOurs(backend: EngineName, batches: readonly number[], runs: number): Promise<Map<number, number>> {
-  await initEngine({ backend });
-  const { model } = buildNasnet({ preset: 'mobile' });
-  const result = new Map<number, number>();
-  for (const batch of batches) {
-    const x = tf.randomUniform([batch, 224, 224, 3], -1, 1, 'float32', 7);
-    const once = async (): Promise<number> => {
-      const start = performance.now();
-      const y = model.predict(x) as tf.Tensor;
-      await y.data(); // wait for the backend to finish
-      y.dispose();
-      return performance.now() - start;
-    };
-    result.set(batch, await medianOf(runs, once));
-    x.dispose();
+/** Our ONNX export on onnxruntime-node, with the export passes and session spinning of `variant`. */
+async function onnxPass(model: LayersModel, variant: OnnxVariant, threads: number, batches: readonly number[], staticShape: boolean): Promise<{ pass: Pass; dispose(): Promise<void> }> {
+  const { passes, spinning } = ONNX_VARIANTS[variant];
+  const sessions = new Map<number, OnnxSession>(); // by batch size; one shared session (key 0) when dynamic
+  for (const key of staticShape ? batches : [0]) {
+    const shape = staticShape ? { batchSize: key, dynamicSpatial: false } : {};
+    const bytes = exportLayersModel(model, { inputNames: ['image'], outputNames: ['probs'], ...passes, ...shape });
+    sessions.set(key, await OnnxSession.create(bytes, { threads, spinning }));
   }
-  model.layers.forEach((layer) => layer.dispose());
-  return result;
+  const inputs = new Map(batches.map((batch) => [batch, input(batch)]));
+  return {
+    pass(batch) {
+      const session = sessions.get(staticShape ? batch : 0)!;
+      return timed(() => session.run({ image: { data: inputs.get(batch)!, dims: [batch, 224, 224, 3] } }));
+    },
+    async dispose() {
+      for (const session of sessions.values()) await session.dispose();
+    },
+  };
 }
 
 // Keras' compiled path (predict_on_batch runs a tf.function), same input range, weights=None (random).
-const KERAS_SCRIPT = `
+// Reads a batch size per line, answers {"wall": ms, "cpu": ms} (process_time: all threads).
+const KERAS_WORKER = `
 import json, sys, time
-import numpy as np, keras, tensorflow as tf
-batches = [int(b) for b in sys.argv[1].split(',')]; runs = int(sys.argv[2])
+import numpy as np, tensorflow as tf
+threads = int(sys.argv[1])
+if threads > 0:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+import keras
 model = keras.applications.NASNetMobile(weights=None)
-out = {"tensorflow": tf.__version__, "keras": keras.__version__, "threads": tf.config.threading.get_intra_op_parallelism_threads()}
-for b in batches:
-    x = np.random.default_rng(7).uniform(-1, 1, (b, 224, 224, 3)).astype("float32")
+print(json.dumps({"versions": f"tensorflow {tf.__version__}, keras {keras.__version__}"}), flush=True)
+inputs = {}
+for line in sys.stdin:
+    b = int(line)
+    x = inputs.setdefault(b, np.random.default_rng(7).uniform(-1, 1, (b, 224, 224, 3)).astype("float32"))
+    t, c = time.perf_counter(), time.process_time()
     model.predict_on_batch(x)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter(); model.predict_on_batch(x); times.append((time.perf_counter() - t) * 1000)
-    out[str(b)] = float(np.median(times))
-print(json.dumps(out))
+    print(json.dumps({"wall": (time.perf_counter() - t) * 1000, "cpu": (time.process_time() - c) * 1000}), flush=True)
 `;
 
-interface KerasTimes {
-  readonly versions: string;
-  readonly ms: Map<number, number>;
+class KerasWorker {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+    readonly versions: string,
+    private readonly rl: Interface,
+  ) {}
+
+  static async start(python: string, threads: number): Promise<KerasWorker | string> {
+    const child = spawn(python, ['-c', KERAS_WORKER, String(threads)], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    const rl = createInterface({ input: child.stdout });
+    const lines = rl[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done === true) return `Keras worker failed: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+    return new KerasWorker(child, lines, (JSON.parse(first.value) as { versions: string }).versions, rl);
+  }
+
+  async pass(batch: number): Promise<Timing> {
+    this.child.stdin.write(`${batch}\n`);
+    const line = await this.lines.next();
+    if (line.done === true) throw new Error('Keras worker exited');
+    return JSON.parse(line.value) as Timing;
+  }
+
+  stop(): void {
+    this.rl.close();
+    this.child.stdin.end();
+  }
 }
 
-function timeKeras(python: string, batches: readonly number[], runs: number): KerasTimes | string {
-  const run = spawnSync(python, ['-c', KERAS_SCRIPT, batches.join(','), String(runs)], {
-    encoding: 'utf8',
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
-    timeout: 15 * 60 * 1000,
-  });
-  if (run.status !== 0) return `Keras run failed (${run.status ?? run.signal}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-  const parsed = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, number | string>;
-  const ms = new Map(batches.map((b) => [b, Number(parsed[String(b)])]));
-  return { versions: `tensorflow ${parsed.tensorflow}, keras ${parsed.keras}`, ms };
+/** Median wall and CPU per runner: one warm-up each, then `runs` rounds visiting every runner in turn. */
+async function interleaved(passes: ReadonlyMap<string, Pass>, batch: number, runs: number): Promise<Map<string, Timing>> {
+  const times = new Map([...passes.keys()].map((name) => [name, [] as Timing[]]));
+  for (const pass of passes.values()) await pass(batch);
+  for (let r = 0; r < runs; r++) for (const [name, pass] of passes) times.get(name)!.push(await pass(batch));
+  return new Map([...times].map(([name, list]) => [name, { wall: median(list.map((t) => t.wall)), cpu: median(list.map((t) => t.cpu)) }]));
+}
+
+/** Median forward timings of NASNet-A Mobile on one tfjs backend (run alone: these are slow). */
+async function timeTfjs(backend: EngineName, batches: readonly number[], runs: number): Promise<Map<number, Timing>> {
+  await initEngine({ backend });
+  const { model } = buildNasnet({ preset: 'mobile' });
+  const result = new Map<number, Timing>();
+  for (const batch of batches) {
+    const x = tf.randomUniform([batch, 224, 224, 3], -1, 1, 'float32', 7);
+    const pass = (): Promise<Timing> =>
+      timed(async () => {
+        const y = model.predict(x) as tf.Tensor;
+        await y.data(); // wait for the backend to finish
+        y.dispose();
+      });
+    result.set(batch, (await interleaved(new Map([[backend, pass]]), batch, runs)).get(backend)!);
+    x.dispose();
+  }
+  model.dispose();
+  return result;
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  const runs = Number(flag(argv, '--runs') ?? 10);
+  const runs = Number(flag(argv, '--runs') ?? 20);
   const cpuRuns = Number(flag(argv, '--cpu-runs') ?? 2);
-  const backends = (flag(argv, '--backends') ?? 'onnx,wasm,cpu').split(',') as Runner[];
+  const ablation = argv.includes('--ablation') ? (['onnx-nospin', 'onnx-folds', 'onnx-padonly'] as const) : [];
+  const backends = [...(flag(argv, '--backends') ?? 'onnx,onnx-base,wasm,cpu').split(',') as Runner[], ...ablation];
   const batches = (flag(argv, '--batches') ?? '1,8').split(',').map(Number);
+  const threads = Number(flag(argv, '--threads') ?? 0);
+  const staticShape = argv.includes('--static');
   const defaultPython = '/work/venv-keras/bin/python';
   const python = flag(argv, '--python') ?? process.env.NASNET_KERAS_PYTHON ?? (existsSync(defaultPython) ? defaultPython : undefined);
 
-  console.log(`NASNet-A Mobile forward, 224x224, median of ${runs} runs (cpu: ${cpuRuns}) after one warm-up; node ${process.version}`);
-  const ours = new Map<Runner, Map<number, number>>();
-  for (const backend of backends) {
-    ours.set(backend, backend === 'onnx' ? await timeOnnx(batches, runs) : await timeOurs(backend, batches, backend === 'cpu' ? cpuRuns : runs));
+  console.log(`NASNet-A Mobile forward, 224x224, medians of ${runs} interleaved runs (tfjs cpu: ${cpuRuns}) after one warm-up`);
+  console.log(`node ${process.version}, ${threads === 0 ? 'library default threads' : `${threads} thread(s)`} for onnxruntime and TensorFlow${staticShape ? ', static ONNX shapes' : ''}`);
+  const results = new Map<string, Map<number, Timing>>();
+  const onnxRunners = backends.filter(isOnnx);
+  if (onnxRunners.length > 0 || python !== undefined) {
+    await initEngine({ backend: 'cpu' });
+    const { model } = buildNasnet({ preset: 'mobile' });
+    const onnx = await Promise.all(onnxRunners.map(async (name) => [name, await onnxPass(model, name, threads, batches, staticShape)] as const));
+    model.dispose();
+    const keras = python === undefined ? 'no Python with tensorflow + keras (pass --python)' : await KerasWorker.start(python, threads);
+    const passes = new Map<string, Pass>(onnx.map(([name, runner]) => [`ours ${name}`, runner.pass]));
+    if (typeof keras !== 'string') passes.set('Keras TF-CPU', (batch) => keras.pass(batch));
+    for (const batch of batches) {
+      for (const [name, timing] of await interleaved(passes, batch, runs)) {
+        if (!results.has(name)) results.set(name, new Map());
+        results.get(name)!.set(batch, timing);
+      }
+    }
+    for (const [, runner] of onnx) await runner.dispose();
+    if (typeof keras !== 'string') keras.stop();
+    console.log(typeof keras === 'string' ? `Keras: ${keras}` : `Keras: ${keras.versions}, predict_on_batch`);
   }
-  const keras = python === undefined ? 'no Python with tensorflow + keras (pass --python)' : timeKeras(python, batches, runs);
+  for (const backend of backends.filter((b): b is EngineName => !isOnnx(b))) {
+    results.set(`ours ${backend}`, await timeTfjs(backend, batches, backend === 'cpu' ? cpuRuns : runs));
+  }
 
-  const header = ['batch', ...backends.map((b) => `ours ${b} ms`), 'Keras TF-CPU ms', ...backends.map((b) => `${b}/Keras`)];
-  console.log(header.join(' | '));
+  console.log('batch | runner | wall ms | CPU ms | wall / Keras | CPU / Keras');
   for (const batch of batches) {
-    const k = typeof keras === 'string' ? undefined : keras.ms.get(batch);
-    const cells = backends.map((b) => ours.get(b)!.get(batch)!);
-    const row = [
-      String(batch),
-      ...cells.map((ms) => ms.toFixed(0)),
-      k === undefined ? '-' : k.toFixed(0),
-      ...cells.map((ms) => (k === undefined ? '-' : (ms / k).toFixed(2))),
-    ];
-    console.log(row.join(' | '));
+    const keras = results.get('Keras TF-CPU')?.get(batch);
+    for (const [name, byBatch] of results) {
+      const t = byBatch.get(batch)!;
+      const ratio = (ours: number, theirs: number | undefined): string => (theirs === undefined ? '-' : (ours / theirs).toFixed(2));
+      console.log([batch, name, t.wall.toFixed(1), t.cpu.toFixed(1), ratio(t.wall, keras?.wall), ratio(t.cpu, keras?.cpu)].join(' | '));
+    }
   }
-  console.log(typeof keras === 'string' ? `Keras: ${keras}` : `Keras: ${keras.versions}, predict_on_batch`);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

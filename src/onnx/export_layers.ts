@@ -4,10 +4,18 @@
 // same tensors as the tfjs model. Weights are converted per layer class (Keras kernel layouts
 // [kh,kw,in,out] -> ONNX [out,in,kh,kw]); 'same' padding is ONNX SAME_UPPER, which puts the odd extra
 // pixel at the end exactly as TF's SAME does, and works for any input size.
+// The converted graph then goes through exact rewrites that let onnxruntime's blocked (NCHWc) CPU
+// kernels run the whole network: BatchNormalization folded into convs, NASNet's shift/subsample
+// prologues folded into 1x1 convs, and channel counts padded to the NCHWc block (each pass's file says
+// why). Every pass is exact up to float rounding and can be switched off in ExportOptions.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { NasnetError } from '../core/errors.js';
-import { encodeModel, floatTensor, int64Tensor, type AttributeValue, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './proto.js';
+import { encodeModel, type OnnxValueInfo } from './proto.js';
+import { foldBatchNorm } from './fold_batch_norm.js';
+import { foldSubsampling } from './fold_subsampling.js';
+import { GraphBuilder, ints } from './graph.js';
+import { padChannels } from './pad_channels.js';
 
 /** The subset of a tfjs Layer the converters read. */
 export interface ExportableLayer {
@@ -29,38 +37,6 @@ export interface LayerExport {
 
 export type LayerConverter = (job: LayerExport, graph: GraphBuilder) => void;
 
-export class GraphBuilder {
-  readonly nodes: OnnxNode[] = [];
-  readonly initializers: OnnxTensor[] = [];
-  private counter = 0;
-
-  unique(prefix: string): string {
-    this.counter += 1;
-    return `${prefix}__${this.counter}`;
-  }
-
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes?: Record<string, AttributeValue>): void {
-    this.nodes.push({ opType, inputs, outputs, name: this.unique(opType), attributes });
-  }
-
-  constant(prefix: string, dims: readonly number[], data: Float32Array): string {
-    const name = this.unique(prefix);
-    this.initializers.push(floatTensor(name, dims, data));
-    return name;
-  }
-
-  int64s(prefix: string, values: readonly number[]): string {
-    const name = this.unique(prefix);
-    this.initializers.push(int64Tensor(name, values));
-    return name;
-  }
-}
-
-export const ints = (value: readonly number[]): AttributeValue => ({ kind: 'ints', value });
-export const int = (value: number): AttributeValue => ({ kind: 'int', value });
-export const float = (value: number): AttributeValue => ({ kind: 'float', value });
-export const str = (value: string): AttributeValue => ({ kind: 'string', value });
-
 const converters = new Map<string, LayerConverter>();
 
 /** Registers the converter for a tfjs layer class name (custom layers register theirs). */
@@ -77,27 +53,58 @@ export interface ExportOptions {
   /** Names for the graph inputs/outputs (default: the model's tensor names). */
   readonly inputNames?: readonly string[];
   readonly outputNames?: readonly string[];
-  /** Make the batch and spatial dimensions dynamic (default true). */
+  /** Make the spatial dimensions dynamic (default true). */
   readonly dynamicSpatial?: boolean;
+  /** A fixed batch size for inputs and outputs (default: dynamic). With `dynamicSpatial: false` every
+   *  shape is static, which lets onnxruntime prove that Sum inputs match and fuse Sum into the conv. */
+  readonly batchSize?: number;
+  /** Fold BatchNormalization into the Conv(s) before it (default true); see fold_batch_norm.ts. */
+  readonly foldBatchNorm?: boolean;
+  /** Fold 1x1 subsampling pools and pixel shifts into the next 1x1 Conv (default true); see fold_subsampling.ts. */
+  readonly foldSubsampling?: boolean;
+  /** Pad conv outputs to a multiple of this many channels (default 16, onnxruntime's NCHWc block on
+   *  AVX-512 and twice the AVX2 one; 1 turns it off); see pad_channels.ts. */
+  readonly channelAlignment?: number;
 }
 
 function valueName(tensor: SymbolicTensor): string {
   return `t${tensor.id}`;
 }
 
-function shapeInfo(name: string, shape: readonly (number | null)[], dynamicSpatial: boolean): OnnxValueInfo {
+function shapeInfo(name: string, shape: readonly (number | null)[], dynamicSpatial: boolean, batchSize: number | undefined): OnnxValueInfo {
   const dims = shape.map((dim, axis) => {
-    if (axis === 0) return 'batch';
+    if (axis === 0) return batchSize ?? 'batch';
     if (dim === null || (dynamicSpatial && shape.length === 4 && (axis === 1 || axis === 2))) return `${name}_d${axis}`;
     return dim;
   });
   return { name, elemType: 1, shape: dims };
 }
 
+/** The converted graph after the enabled passes: what exportLayersModel serialises. */
+export interface ExportedGraph {
+  readonly graph: GraphBuilder;
+  readonly inputs: readonly OnnxValueInfo[];
+  readonly outputs: readonly OnnxValueInfo[];
+}
+
 /** Serialises `model` as an ONNX model; throws INVALID_ARGUMENT naming any layer class without a converter. */
 export function exportLayersModel(model: LayersModel, options: ExportOptions = {}): Uint8Array {
-  const opset = options.opset ?? 17;
+  const { graph, inputs, outputs } = exportLayersGraph(model, options);
+  return encodeModel(
+    { name: model.name, nodes: graph.nodes, initializers: graph.initializers, inputs, outputs },
+    { opset: options.opset ?? 17, producer: 'nasnet-ts', producerVersion: '0.1.0' },
+  );
+}
+
+/** Converts `model` layer by layer, then runs the passes enabled in `options`. */
+export function exportLayersGraph(model: LayersModel, options: ExportOptions = {}): ExportedGraph {
   const dynamicSpatial = options.dynamicSpatial ?? true;
+  for (const field of ['batchSize', 'channelAlignment'] as const) {
+    const value = options[field];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new NasnetError('INVALID_ARGUMENT', `exportLayersModel: options.${field} must be a positive integer; received ${JSON.stringify(value)}`);
+    }
+  }
   const graph = new GraphBuilder();
   const names = new Map<number, string>();
 
@@ -112,7 +119,7 @@ export function exportLayersModel(model: LayersModel, options: ExportOptions = {
     if (input.shape.length === 4) graph.node('Transpose', [external], [internal], { perm: ints([0, 3, 1, 2]) });
     else graph.node('Identity', [external], [internal]);
     names.set(input.id, internal);
-    return shapeInfo(external, input.shape, dynamicSpatial);
+    return shapeInfo(external, input.shape, dynamicSpatial, options.batchSize);
   });
 
   for (const layer of model.layers) {
@@ -143,11 +150,13 @@ export function exportLayersModel(model: LayersModel, options: ExportOptions = {
     const internal = names.get(out.id) ?? valueName(out);
     if (out.shape.length === 4) graph.node('Transpose', [internal], [external], { perm: ints([0, 2, 3, 1]) });
     else graph.node('Identity', [internal], [external]);
-    return shapeInfo(external, out.shape, dynamicSpatial);
+    return shapeInfo(external, out.shape, dynamicSpatial, options.batchSize);
   });
 
-  return encodeModel(
-    { name: model.name, nodes: graph.nodes, initializers: graph.initializers, inputs, outputs },
-    { opset, producer: 'nasnet-ts', producerVersion: '0.1.0' },
-  );
+  const keep = outputs.map((o) => o.name);
+  if (options.foldBatchNorm ?? true) foldBatchNorm(graph, keep);
+  if (options.foldSubsampling ?? true) foldSubsampling(graph, keep);
+  const alignment = options.channelAlignment ?? 16;
+  if (alignment > 1) padChannels(graph, keep, alignment);
+  return { graph, inputs, outputs };
 }

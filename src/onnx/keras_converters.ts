@@ -1,7 +1,8 @@
 // ONNX converters for the tfjs-layers (Keras) layer classes our models use. Inside the exported graph
 // rank-4 values are NCHW (see export_layers.ts), so channel axes are 1 and Keras kernels are permuted.
 import { NasnetError } from '../core/errors.js';
-import { float, int, ints, registerLayerConverter, str, type GraphBuilder, type LayerExport } from './export_layers.js';
+import { registerLayerConverter, type LayerExport } from './export_layers.js';
+import { float, int, ints, str, type GraphBuilder } from './graph.js';
 import type { AttributeValue } from './proto.js';
 
 type Pair = [number, number];

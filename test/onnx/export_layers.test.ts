@@ -1,44 +1,15 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../src/core/engine.js';
-import { createPrng } from '../../src/core/prng.js';
-import { exportLayersModel, OnnxSession } from '../../src/onnx/index.js';
+import { exportLayersGraph, exportLayersModel } from '../../src/onnx/index.js';
 import { permute } from '../../src/onnx/keras_converters.js';
 import { NasnetError } from '../../src/core/errors.js';
+import { compare, randomize } from './onnx_test_utils.js';
 
 before(async () => {
   await initEngine({ backend: 'cpu' });
 });
-
-/** Gives every weight of `model` seeded values (BN variances positive) so a mismatch cannot hide. */
-function randomize(model: tfl.LayersModel, seed: number): void {
-  const prng = createPrng(seed);
-  for (const layer of model.layers) {
-    const values = layer.getWeights().map((w, i) => {
-      const isVariance = layer.getClassName() === 'BatchNormalization' && i === layer.getWeights().length - 1;
-      const data = Float32Array.from({ length: w.size }, () => (isVariance ? prng.uniform(0.5, 1.5) : prng.normal() * 0.3));
-      return tf.tensor(data, w.shape);
-    });
-    if (values.length > 0) layer.setWeights(values);
-    values.forEach((v) => v.dispose());
-  }
-}
-
-async function compare(model: tfl.LayersModel, inputShape: number[], tolerance = 1e-4): Promise<number> {
-  const prng = createPrng(99);
-  const data = Float32Array.from({ length: inputShape.reduce((a, b) => a * b, 1) }, () => prng.uniform(-1, 1));
-  const expected = tf.tidy(() => (model.predict(tf.tensor(data, inputShape)) as tf.Tensor).dataSync());
-  const session = await OnnxSession.create(exportLayersModel(model, { inputNames: ['image'], outputNames: ['out'] }));
-  const result = (await session.run({ image: { data, dims: inputShape } })).out!;
-  await session.dispose();
-  assert.equal(result.data.length, expected.length);
-  let maxErr = 0;
-  for (let i = 0; i < expected.length; i++) maxErr = Math.max(maxErr, Math.abs((result.data[i] as number) - (expected[i] as number)));
-  assert.ok(maxErr < tolerance, `max abs error ${maxErr}`);
-  return maxErr;
-}
 
 test('permute matches a hand-written transpose', () => {
   // [2,3] -> [3,2]
@@ -68,8 +39,9 @@ test('convolutions, pools, padding, cropping and batch norm match tfjs at odd si
   const logits = tfl.layers.dense({ units: 7, activation: 'softmax' }).apply(merged) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: logits });
   randomize(model, 1);
-  // Softmax output: compare tightly.
+  // Softmax output: compare tightly, with the graph passes (the default) and without.
   await compare(model, [2, 15, 13, 5], 2e-6);
+  await compare(model, [2, 15, 13, 5], 2e-6, { foldBatchNorm: false, foldSubsampling: false, channelAlignment: 1 });
   model.dispose();
 });
 
@@ -99,5 +71,20 @@ test('our custom layers export: DilatedConv2D as a dilated Conv, ScheduledDropPa
   const model = tfl.model({ inputs: input, outputs: dropped });
   randomize(model, 3);
   await compare(model, [2, 11, 9, 3], 1e-5);
+  model.dispose();
+});
+
+test('static shapes: batchSize with dynamicSpatial false fixes every input dim; bad option values are named', async () => {
+  const input = tfl.input({ shape: [6, 6, 3] });
+  const conv = tfl.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same' }).apply(input) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: conv });
+  randomize(model, 4);
+  await compare(model, [3, 6, 6, 3], 1e-5, { batchSize: 3, dynamicSpatial: false });
+  const { inputs, outputs } = exportLayersGraph(model, { batchSize: 3, dynamicSpatial: false });
+  assert.deepEqual(inputs[0]!.shape, [3, 6, 6, 3]);
+  assert.deepEqual(outputs[0]!.shape, [3, 6, 6, 5]);
+  for (const bad of [{ batchSize: 0 }, { channelAlignment: 2.5 }]) {
+    assert.throws(() => exportLayersModel(model, bad), (e: unknown) => e instanceof NasnetError && e.code === 'INVALID_ARGUMENT' && /options\.(batchSize|channelAlignment)/.test(e.message));
+  }
   model.dispose();
 });
