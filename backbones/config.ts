@@ -2,6 +2,7 @@
 // before construction. "N @ P" = N normal cells per stack @ P penultimate filters (PAPER §4).
 import { genotypeIssues, type Genotype } from '../cells/genotype.js';
 import { NASNET_A } from '../cells/genotypes.js';
+import { KERAS_BN } from '../cells/keras_layers.js';
 import { NasnetError } from '../src/core/errors.js';
 
 export const STEM_KINDS = ['imagenet', 'cifar'] as const;
@@ -36,6 +37,8 @@ export interface NasnetConfig {
   readonly skipReduction: boolean;
   /** Final ScheduledDropPath keep probability k0; 1 adds no drop-path layers (the Keras graph). */
   readonly dropPathKeepProb: number;
+  /** Moving-average momentum of every BatchNormalization (Keras 0.9997; slim CIFAR 0.9, for short runs). */
+  readonly bnMomentum: number;
 }
 
 /** NASNet-A Mobile 4 @ 1056, 224 x 224 (Keras NASNetMobile; 5,326,716 parameters). */
@@ -52,6 +55,7 @@ export const NASNET_A_MOBILE: NasnetConfig = {
   auxHead: false,
   skipReduction: false,
   dropPathKeepProb: 1,
+  bnMomentum: KERAS_BN.momentum,
 };
 
 /**
@@ -123,6 +127,9 @@ export function resolveNasnetConfig(partial: Partial<NasnetConfig> & { readonly 
   }
   if (!(typeof config.dropPathKeepProb === 'number' && config.dropPathKeepProb > 0 && config.dropPathKeepProb <= 1)) {
     fail('dropPathKeepProb', 'a number in (0, 1]', config.dropPathKeepProb);
+  }
+  if (!(typeof config.bnMomentum === 'number' && config.bnMomentum >= 0 && config.bnMomentum < 1)) {
+    fail('bnMomentum', 'a number in [0, 1)', config.bnMomentum);
   }
   const issues = genotypeIssues(config.genotype);
   if (issues.length > 0) fail('genotype', `a valid genotype (${issues.join('; ')})`, config.genotype?.name);

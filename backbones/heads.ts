@@ -9,6 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { KerasNamer, applyTo, batchNorm, conv2d, pool2d, relu, spatialSize } from '../cells/keras_layers.js';
 import type { NasnetConfig } from './config.js';
+import { NasnetError } from '../src/core/errors.js';
 
 export function buildStem(config: NasnetConfig, image: SymbolicTensor): SymbolicTensor {
   const imagenet = config.stem === 'imagenet';
@@ -31,6 +32,11 @@ export function buildClassifier(config: NasnetConfig, namer: KerasNamer, feature
 /** slim's auxiliary classifier; its layers are named `aux_*` (it has no Keras counterpart). */
 export function buildAuxHead(config: NasnetConfig, features: SymbolicTensor): SymbolicTensor {
   const unused = new KerasNamer(); // every aux layer is named explicitly
+  const [inH, inW] = spatialSize(features, 'buildAuxHead');
+  if (inH < 5 || inW < 5) {
+    // A smaller map gives an empty 5x5/3 'valid' pool (tfjs-backend-wasm then reads out of bounds).
+    throw new NasnetError('INVALID_CONFIG', `buildAuxHead: the aux head needs a map of at least 5x5 (cell ${2 * config.numCells}); received ${inH}x${inW}: raise inputSize or set auxHead false`, { field: 'auxHead' });
+  }
   let x = relu(unused, features, 'aux_relu_0');
   x = pool2d(x, 'avg', 5, 3, 'valid', 'aux_avg_pool');
   x = relu(unused, batchNorm(conv2d(x, { filters: 128, kernel: 1, name: 'aux_proj' }), 'aux_bn0'), 'aux_relu_1');

@@ -5,7 +5,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { buildCell } from '../cells/cell.js';
-import { KerasNamer, channels, relu } from '../cells/keras_layers.js';
+import { KerasNamer, channels, relu, setBatchNormMomentum } from '../cells/keras_layers.js';
 import type { CellKind } from '../cells/search_space.js';
 import { FILTER_MULTIPLIER, baseFilters, resolveNasnetConfig, type NasnetConfig, type NasnetPresetName } from './config.js';
 import { buildAuxHead, buildClassifier, buildStem } from './heads.js';
@@ -126,6 +126,7 @@ export function buildNasnet(partial: Partial<NasnetConfig> & { readonly preset?:
   const outputs = [config.includeTop ? buildClassifier(config, namer, features) : features];
   if (config.auxHead) outputs.push(buildAuxHead(config, endpoints.find((e) => e.name === auxCellId)!.tensor));
   const model = tfl.model({ inputs: image, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: 'NASNet' });
+  setBatchNormMomentum(model, config.bnMomentum);
   return { model, config, endpoints };
 }
 

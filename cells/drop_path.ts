@@ -38,6 +38,8 @@ export class ScheduledDropPath extends tfl.layers.Layer {
   readonly totalCells: number;
   /** Training progress r in [0, 1]; set it from the training loop (`setDropPathProgress`). */
   progress = 0;
+  /** Seed of the next training call's mask (undefined: unseeded); set per step by `setDropPathProgress`. */
+  seed: string | undefined;
 
   constructor(args: ScheduledDropPathArgs) {
     super({ name: args.name });
@@ -64,7 +66,7 @@ export class ScheduledDropPath extends tfl.layers.Layer {
     if (kwargs.training !== true || k >= 1) return tf.clone(x);
     return tf.tidy(() => {
       // mask = floor(k + U[0,1)) is 1 with probability k (slim `drop_path`).
-      const mask = tf.floor(tf.add(tf.randomUniform([x.shape[0]!, 1, 1, 1]), k));
+      const mask = tf.floor(tf.add(tf.randomUniform([x.shape[0]!, 1, 1, 1], 0, 1, 'float32', this.seed), k));
       return tf.mul(x, tf.div(mask, k));
     });
   }
@@ -75,8 +77,12 @@ export class ScheduledDropPath extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(ScheduledDropPath);
 
-/** Sets the training progress r of every ScheduledDropPath layer of a model; returns how many. */
-export function setDropPathProgress(model: LayersModel, progress: number): number {
+/**
+ * Sets the training progress r of every ScheduledDropPath layer of a model; returns how many. With
+ * `stepSeed` (e.g. derived from the run seed and the global step) the masks of the next training call are
+ * reproducible: layer i draws from seed `<stepSeed>/<i>`.
+ */
+export function setDropPathProgress(model: LayersModel, progress: number, stepSeed?: number): number {
   if (!Number.isFinite(progress)) {
     throw new NasnetError('INVALID_ARGUMENT', `setDropPathProgress: progress must be a finite number; received ${progress}`);
   }
@@ -84,6 +90,7 @@ export function setDropPathProgress(model: LayersModel, progress: number): numbe
   for (const layer of model.layers) {
     if (layer instanceof ScheduledDropPath) {
       layer.progress = Math.min(1, Math.max(0, progress));
+      layer.seed = stepSeed === undefined ? undefined : `${stepSeed}/${count}`;
       count++;
     }
   }

@@ -64,6 +64,17 @@ export function batchNorm(x: SymbolicTensor, name: string): SymbolicTensor {
   return applyTo(tfl.layers.batchNormalization({ axis: -1, ...KERAS_BN, name }), x);
 }
 
+/**
+ * Sets the moving-average momentum of every BatchNormalization layer of a built model; returns how many.
+ * tfjs-layers reads `momentum` at each training call (layers/normalization.js `doMovingAverage`), and it
+ * is the layer's only way to hold it, so this writes that field; getConfig() reports the new value.
+ */
+export function setBatchNormMomentum(model: tfl.LayersModel, momentum: number): number {
+  const layers = model.layers.filter((layer) => layer.getClassName() === 'BatchNormalization');
+  for (const layer of layers) (layer as unknown as { momentum: number }).momentum = momentum;
+  return layers.length;
+}
+
 export interface ConvArgs {
   readonly filters: number;
   readonly kernel: number | [number, number];

@@ -11,6 +11,7 @@ import { buildNasnet, loadKerasWeightsIntoModel, modelWeightSpecs, resolveNasnet
 import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
 import { parseGenotype, genotypeToJson } from '../../cells/index.js';
 import { loadCheckpoint, readCheckpointManifest } from '../core/checkpoint.js';
+import { mismatchError } from '../core/checkpoint_manifest.js';
 import { currentEngine } from '../core/engine.js';
 import { NasnetError } from '../core/errors.js';
 import { fitRgb, type ResizeKernel } from '../core/image_io.js';
@@ -51,6 +52,12 @@ export interface LoadClassifierOptions {
 
 export const DEFAULT_TOP_K = 5;
 
+/**
+ * Checkpoint weights under this prefix are training state (aux head, optimizer slots; written by
+ * backbones/classification_training.ts) and are not part of the classifier: loading skips them.
+ */
+export const TRAINING_STATE_PREFIX = 'training/';
+
 /** Serialises a classifier's config for a checkpoint. */
 export function classifierArtifactConfig(config: NasnetConfig, labels: readonly ClassLabel[] | 'imagenet', resizeKernel: ResizeKernel): ClassifierArtifactConfig {
   return { format: 'nasnet-ts/classifier@1', backbone: { ...config, genotype: JSON.parse(genotypeToJson(config.genotype)) as unknown }, labels, resizeKernel };
@@ -85,7 +92,12 @@ async function buildWithWeights(options: LoadClassifierOptions) {
     const { config: raw } = await loadCheckpoint(options.weights, { expected: [] , strict: false });
     const artifact = parseArtifactConfig(options.weights, raw);
     const network = buildNasnet({ ...artifact.config, includeTop: true, auxHead: false });
-    const { weights } = await loadCheckpoint(options.weights, { expected: modelWeightSpecs(network.model) });
+    const { weights, missing, unexpected } = await loadCheckpoint(options.weights, { expected: modelWeightSpecs(network.model), strict: false });
+    const stray = unexpected.filter((name) => !name.startsWith(TRAINING_STATE_PREFIX));
+    if (missing.length > 0 || stray.length > 0) {
+      weights.forEach((t) => t.dispose());
+      throw mismatchError('loadClassifier', options.weights, { missing: [...missing], unexpected: stray, mismatched: [] }, true);
+    }
     try {
       const byName = new Map(network.model.weights.map((w) => [w.originalName, w] as const));
       for (const [name, tensor] of weights) byName.get(name)?.write(tensor);

@@ -15,6 +15,8 @@ const VERBS: Readonly<Record<string, Verb>> = {
   classify: { summary: 'classify images with a NASNet (Keras .h5 or checkpoint)', load: () => import('./classify.js') },
   convert: { summary: 'convert weights between Keras .h5 and nasnet-ts checkpoints', load: () => import('./convert.js') },
   data: { summary: 'generate synthetic datasets (shapes detection set, classification set)', load: () => import('./data.js') },
+  train: { summary: 'train a detector (Faster R-CNN) or a classifier, resumable', load: () => import('./train.js') },
+  detect: { summary: 'detect objects in images or a whole COCO-format set (COCO results JSON)', load: () => import('./detect.js') },
 };
 
 function usage(): string {

@@ -55,3 +55,24 @@ test('ScheduledDropPath: serializes its config; bad arguments name the field', (
   assert.throws(() => new ScheduledDropPath({ keepProb: 0, cellIndex: 0, totalCells: 2 }), (e: unknown) => e instanceof NasnetError && /keepProb must be in \(0, 1\]/.test(e.message));
   assert.throws(() => new ScheduledDropPath({ keepProb: 0.5, cellIndex: 2, totalCells: 2 }), (e: unknown) => e instanceof NasnetError && /cellIndex < totalCells/.test(e.message));
 });
+
+test('ScheduledDropPath: a step seed makes the masks reproducible; layers of a model draw different masks', async () => {
+  await initEngine({ backend: 'cpu' });
+  const input = tfl.input({ shape: [1, 1, 1] });
+  const a = new ScheduledDropPath({ keepProb: 0.5, cellIndex: 0, totalCells: 1, name: 'dp_seed_a' });
+  const b = new ScheduledDropPath({ keepProb: 0.5, cellIndex: 0, totalCells: 1, name: 'dp_seed_b' });
+  const model = tfl.model({ inputs: input, outputs: [a.apply(input) as tfl.SymbolicTensor, b.apply(input) as tfl.SymbolicTensor] });
+  const x = tf.ones([64, 1, 1, 1]);
+  const masks = (seed: number): string[] => {
+    setDropPathProgress(model, 1, seed);
+    const outs = model.apply(x, { training: true }) as tf.Tensor[];
+    const bits = outs.map((o) => Array.from(o.dataSync(), (v) => (v > 0 ? '1' : '0')).join(''));
+    tf.dispose(outs);
+    return bits;
+  };
+  const [a1, b1] = masks(11);
+  assert.deepEqual(masks(11), [a1, b1]);
+  assert.notEqual(a1, b1);
+  assert.notEqual(masks(12)[0], a1);
+  x.dispose();
+});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../src/core/engine.js';
-import { KerasNamer, correctPad, pool2d, zeroPad } from '../../cells/keras_layers.js';
+import { KerasNamer, batchNorm, correctPad, pool2d, setBatchNormMomentum, zeroPad } from '../../cells/keras_layers.js';
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6): void {
   assert.equal(actual.length, expected.length);
@@ -72,3 +72,15 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+test('setBatchNormMomentum: the moving mean moves by (1 - momentum) of the batch mean per training call', async () => {
+  await initEngine({ backend: 'cpu' });
+  const input = tfl.input({ shape: [1, 1, 1] });
+  const model = tfl.model({ inputs: input, outputs: batchNorm(input, 'bn_momentum') });
+  assert.equal(setBatchNormMomentum(model, 0.9), 1);
+  const x = tf.tensor4d([2, 4], [2, 1, 1, 1]); // batch mean 3
+  tf.dispose(model.apply(x, { training: true }) as tf.Tensor);
+  // moving_mean = 0.9 * 0 + 0.1 * 3
+  close(model.getLayer('bn_momentum').getWeights()[2]!.dataSync(), [0.3]);
+  x.dispose();
+});

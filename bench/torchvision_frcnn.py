@@ -1,0 +1,46 @@
+"""Latency of torchvision's Faster R-CNNs (random weights, eval mode, CPU) on one 640x480 image.
+
+Called by bench/detect_latency.ts; prints one JSON object {model: {"median_ms", "runs_ms", ...}}.
+min_size/max_size are set so that the 480x640 input is processed at its own size (no upscaling to 800).
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torchvision
+from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_resnet50_fpn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--width", type=int, default=640)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    image = torch.rand(3, args.height, args.width)
+    sizes = dict(min_size=min(args.height, args.width), max_size=max(args.height, args.width))
+    out = {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": args.threads}
+    builders = {
+        "fasterrcnn_mobilenet_v3_large_fpn": lambda: fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, **sizes),
+        "fasterrcnn_resnet50_fpn": lambda: fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, **sizes),
+    }
+    for name, build in builders.items():
+        model = build().eval()
+        times = []
+        with torch.inference_mode():
+            model([image])  # warm-up
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                model([image])
+                times.append((time.perf_counter() - start) * 1000)
+        out[name] = {"median_ms": statistics.median(times), "runs_ms": times}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
