@@ -13,7 +13,7 @@ import { initEngine, parseEngineRequest } from '../core/engine.js';
 import { EXIT, NasnetError, isNasnetError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { NASNET_PRESETS, type NasnetPresetName } from '../../backbones/index.js';
-import { isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
+import { isDirectRun, parseFlags, runMain, cliMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet classify IMAGE... [options]
 
@@ -92,12 +92,6 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   return failed ? EXIT.INVALID_INPUT : EXIT.OK;
 }
 
-export async function main(argv: string[], io: CliStreams = process): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (error) {
-    return reportError(error, io.stderr);
-  }
-}
+export const main = cliMain(run);
 
 if (isDirectRun(import.meta.url)) runMain(main);

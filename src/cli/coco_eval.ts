@@ -11,7 +11,7 @@ import { perCategoryTable, resultJson } from '../../eval/report.js';
 import type { IouType } from '../../eval/types.js';
 import { IOU_TYPES } from '../../eval/types.js';
 import { EXIT, NasnetError } from '../core/errors.js';
-import { isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
+import { isDirectRun, parseFlags, runMain, cliMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage: coco-eval GT.json DT.json [options]
 
@@ -168,12 +168,6 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
 }
 
 /** The coco-eval entry point: returns the exit code (errors are reported on stderr, not thrown). */
-export async function main(argv: string[], io: CliStreams = process): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (error) {
-    return reportError(error, io.stderr);
-  }
-}
+export const main = cliMain(run);
 
 if (isDirectRun(import.meta.url)) runMain(main);

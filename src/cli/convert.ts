@@ -36,7 +36,7 @@ import { buildNasnet } from '../../backbones/nasnet.js';
 import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../core/checkpoint.js';
 import { initEngine } from '../core/engine.js';
 import { EXIT, NasnetError } from '../core/errors.js';
-import { parseFlags, reportError, type CliStreams } from './run.js';
+import { parseFlags, cliMain, type CliStreams } from './run.js';
 
 const H5_EXTENSIONS = ['.h5', '.hdf5'];
 type BackboneConfigInput = Partial<NasnetConfig> & { readonly preset?: NasnetPresetName };
@@ -191,10 +191,4 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
 }
 
 /** `nasnet convert ...` (argv without the verb); returns the exit code, reporting errors on stderr. */
-export async function main(argv: string[], io: CliStreams = process): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (error) {
-    return reportError(error, io.stderr);
-  }
-}
+export const main = cliMain(run);

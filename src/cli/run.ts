@@ -22,6 +22,19 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
   }
 }
 
+export type CliMain = (argv: string[], io?: CliStreams) => Promise<number>;
+
+/** Wraps a verb's body into its `main`: typed errors become one stderr line and the table's exit code. */
+export function cliMain(run: (argv: string[], io: CliStreams) => Promise<number>): CliMain {
+  return async (argv, io = process) => {
+    try {
+      return await run(argv, io);
+    } catch (error) {
+      return reportError(error, io.stderr);
+    }
+  };
+}
+
 /** Prints an error the way every CLI does: typed errors as one line, bugs with their stack. */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   if (isNasnetError(error)) {

@@ -10,7 +10,7 @@ import {
 } from '../../backbones/classification_training_config.js';
 import { trainClassifier } from '../../backbones/classification_training.js';
 import type { NasnetConfig, NasnetPresetName } from '../../backbones/config.js';
-import { isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
+import { isDirectRun, parseFlags, runMain, cliMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train --task classification --data DIR --out CKPT [options]
 
@@ -167,12 +167,6 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   return EXIT.OK;
 }
 
-export async function main(argv: string[], io: CliStreams = process): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (error) {
-    return reportError(error, io.stderr);
-  }
-}
+export const main = cliMain(run);
 
 if (isDirectRun(import.meta.url)) runMain(main);
