@@ -13,7 +13,7 @@ import { initEngine, parseEngineRequest } from '../core/engine.js';
 import { EXIT, NasnetError, isNasnetError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { CocoResult } from '../../eval/types.js';
-import { isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
+import { cliMain, isDirectRun, parseFlags, runMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet detect IMAGE... [options]
        nasnet detect --dataset GT.json --images DIR --out RESULTS.json [options]
@@ -145,12 +145,6 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   return failed;
 }
 
-export async function main(argv: string[], io: CliStreams = process): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (error) {
-    return reportError(error, io.stderr);
-  }
-}
+export const main = cliMain(run);
 
 if (isDirectRun(import.meta.url)) runMain(main);

@@ -45,6 +45,23 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream = proc
   return exitCodeOf(error);
 }
 
+/**
+ * Runs `work` with SIGINT / SIGTERM turned into an abort (training checkpoints, then returns). `on`, not
+ * `once`: a second signal (a wrapper relaying Ctrl-C to its child) must not kill the process mid-save.
+ */
+export async function withStopSignal<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
 /** True when `moduleUrl` is the script node was started with. */
 export function isDirectRun(moduleUrl: string): boolean {
   const script = process.argv[1];

@@ -13,7 +13,7 @@ import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
 import { loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { SHAPES_DETECTOR_CONFIG, type FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { DetectionTrainingTask } from '../../detection/training.js';
-import { isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
+import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train [--task detection] --data DIR --out CKPT [options]
 
@@ -215,20 +215,6 @@ export function taskOf(argv: readonly string[]): string {
   return 'detection';
 }
 
-/** Runs `train` with SIGINT / SIGTERM turned into a clean stop (checkpoint, then return). */
-async function withStopSignal(train: (signal: AbortSignal) => Promise<number>): Promise<number> {
-  const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    return await train(controller.signal);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
-}
-
 async function run(argv: string[], io: CliStreams): Promise<number> {
   const task = taskOf(argv);
   if (task === 'classification') return (await import('./train_classification.js')).main(argv, io);
@@ -244,12 +230,6 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   return withStopSignal((signal) => trainDetection(values, io, signal));
 }
 
-export async function main(argv: string[], io: CliStreams = process): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (error) {
-    return reportError(error, io.stderr);
-  }
-}
+export const main = cliMain(run);
 
 if (isDirectRun(import.meta.url)) runMain(main);

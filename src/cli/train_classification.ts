@@ -10,7 +10,7 @@ import {
 } from '../../backbones/classification_training_config.js';
 import { trainClassifier } from '../../backbones/classification_training.js';
 import type { NasnetConfig, NasnetPresetName } from '../../backbones/config.js';
-import { isDirectRun, parseFlags, runMain, cliMain, type CliStreams } from './run.js';
+import { isDirectRun, parseFlags, runMain, cliMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train --task classification --data DIR --out CKPT [options]
 
@@ -150,20 +150,12 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   }
   const options = resolveClassificationTraining(classificationOptions(values)); // bad values fail before the engine loads
   await initEngine({ backend: parseEngineRequest(values.backend as string | undefined, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });
-  const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  // `on`, not `once`: a second signal (a wrapper relaying Ctrl-C to its child) must not kill the process mid-save.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  try {
-    const result = await trainClassifier(options, { stream: io.stderr, signal: controller.signal });
+  await withStopSignal(async (signal) => {
+    const result = await trainClassifier(options, { stream: io.stderr, signal });
     const last = result.state.history[result.state.history.length - 1];
     const summary = { checkpoint: result.checkpoint, epoch: result.state.epoch, globalStep: result.state.globalStep, classes: result.classes, last: last ?? null };
     io.stdout.write(`${JSON.stringify(summary)}\n`);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+  });
   return EXIT.OK;
 }
 
