@@ -65,31 +65,27 @@ function unlessNull(fix: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttr
   return (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap, stock: GradFunc): Grads => fix(dy, saved, attrs) ?? stock(dy, saved, attrs);
 }
 
-function conv2DDilated(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Grads | null {
-  const a = attrs as unknown as tf.Conv2DAttrs;
-  if (!isDilated(a.dilations)) return null;
-  const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-  const [dh, dw] = pair(a.dilations);
-  const dense = dilateFilter(filter, dh, dw);
-  const dense1 = { ...a, dilations: [1, 1] };
-  return {
-    x: () => runKernel(tf.Conv2DBackpropInput, { dy, filter: dense }, { ...dense1, inputShape: x.shape }),
-    filter: () => undilate(runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...dense1, filterShape: dense.shape }) as tf.Tensor4D, dh, dw),
+/**
+ * The gradient of a dilated conv as that of the equivalent dense filter (zeros between the taps): the
+ * backprop kernels of `inputKernel` / `filterKernel` run undilated, the filter gradient is then thinned.
+ */
+function dilatedGrad(inputKernel: string, filterKernel: string) {
+  return (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Grads | null => {
+    const a = attrs as unknown as tf.Conv2DAttrs | tf.DepthwiseConv2dNativeAttrs;
+    if (!isDilated(a.dilations)) return null;
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const [dh, dw] = pair(a.dilations);
+    const dense = dilateFilter(filter, dh, dw);
+    const dense1 = { ...a, dilations: [1, 1] };
+    return {
+      x: () => runKernel(inputKernel, { dy, filter: dense }, { ...dense1, inputShape: x.shape }),
+      filter: () => undilate(runKernel(filterKernel, { x, dy }, { ...dense1, filterShape: dense.shape }) as tf.Tensor4D, dh, dw),
+    };
   };
 }
 
-function depthwiseDilated(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Grads | null {
-  const a = attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
-  if (!isDilated(a.dilations)) return null;
-  const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-  const [dh, dw] = pair(a.dilations);
-  const dense = dilateFilter(filter, dh, dw);
-  const dense1 = { ...a, dilations: [1, 1] };
-  return {
-    x: () => runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: dense }, { ...dense1, inputShape: x.shape }),
-    filter: () => undilate(runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...dense1, filterShape: dense.shape }) as tf.Tensor4D, dh, dw),
-  };
-}
+const conv2DDilated = dilatedGrad(tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter);
+const depthwiseDilated = dilatedGrad(tf.DepthwiseConv2dNativeBackpropInput, tf.DepthwiseConv2dNativeBackpropFilter);
 
 /** Number of in-bounds input pixels under each output window along one axis. */
 function windowCounts(inSize: number, outSize: number, k: number, stride: number, padBefore: number): Float32Array {
