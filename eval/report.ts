@@ -1,6 +1,7 @@
 // Reports built from an evaluation: the per-category table the CLI prints and the --json document.
 import type { CocoEvalResult, PerCategoryRow } from './evaluate_coco.js';
 import { formatFixed } from './summarize.js';
+import type { Params } from './params.js';
 
 const cell = (v: number): string => (v === -1 ? '    -' : formatFixed(v, 3));
 
@@ -16,17 +17,8 @@ export function perCategoryTable(rows: readonly PerCategoryRow[], maxDets: numbe
 
 export interface CocoEvalJson {
   stats: number[];
-  params: {
-    iouType: string;
-    useCats: number;
-    imgIds: number[];
-    catIds: number[];
-    iouThrs: number[];
-    recThrs: number[];
-    maxDets: number[];
-    areaRng: [number, number][];
-    areaRngLbl: string[];
-  };
+  /** The evaluation parameters, less the keypoint sigmas. */
+  params: Omit<Params, 'kpt_oks_sigmas'>;
   perCategory: PerCategoryRow[];
 }
 
