@@ -12,7 +12,7 @@ import { loadCocoSplit } from '../data/coco_dataset.js';
 import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
 import { loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { SHAPES_DETECTOR_CONFIG, type FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
-import { DetectionTrainingTask } from '../../detection/training.js';
+import { DetectionTrainingTask, type DetectionTrainingOptions } from '../../detection/training.js';
 import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train [--task detection] --data DIR --out CKPT [options]
@@ -83,20 +83,11 @@ function required(values: Values, name: keyof typeof FLAGS): string {
   return raw;
 }
 
-/** The options every task shares. */
-export interface SharedTrainOptions {
-  readonly data: string;
-  readonly out: string;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly warmupSteps: number;
-  readonly decayEpochs: readonly number[];
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly seed: number;
-  readonly checkpointEverySteps: number;
-}
+/** The training-loop settings read from flags (the rest of DetectionTrainingOptions comes from the data). */
+export type SharedTrainOptions = Pick<
+  DetectionTrainingOptions,
+  'epochs' | 'batchSize' | 'learningRate' | 'warmupSteps' | 'decayEpochs' | 'momentum' | 'weightDecay' | 'seed'
+> & { readonly data: string; readonly out: string; readonly checkpointEverySteps: number };
 
 export function sharedOptions(values: Values): SharedTrainOptions {
   const epochs = int(values, 'epochs', 12);
