@@ -13,6 +13,11 @@ interface ModelWeight extends WeightSpec {
   readonly variable: LayerVariable;
 }
 
+/** A weight's stable name '<layer>/<weight>' (tfjs uniquifies variable names per process; this does not). */
+export function kerasWeightName(layerName: string, variable: LayerVariable): string {
+  return `${layerName}/${variable.originalName.slice(variable.originalName.lastIndexOf('/') + 1)}`;
+}
+
 /** Every weight of the models as '<layer>/<weight>' in Keras order (layers, then per-layer order). */
 function modelWeights(models: readonly LayersModel[]): ModelWeight[] {
   const out: ModelWeight[] = [];
@@ -20,8 +25,7 @@ function modelWeights(models: readonly LayersModel[]): ModelWeight[] {
   for (const model of models) {
     for (const layer of kerasLayerOrder(model)) {
       for (const variable of layer.weights) {
-        const leaf = variable.originalName.slice(variable.originalName.lastIndexOf('/') + 1);
-        const name = `${layer.name}/${leaf}`;
+        const name = kerasWeightName(layer.name, variable);
         if (seen.has(name)) continue; // a layer shared by several models
         seen.add(name);
         out.push({ name, shape: variable.shape as number[], variable });

@@ -3,6 +3,7 @@
 // with BatchNorm statistics never trainable and BatchNorm scale/offset frozen on request.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { kerasWeightName } from '../backbones/keras_weights.js';
 
 export interface NamedVariable {
   /** Checkpoint name. */
@@ -22,7 +23,7 @@ export function backboneWeights(models: readonly LayersModel[], frozenBatchNorm 
       const frozen = frozenBatchNorm && layer.getClassName() === BATCH_NORM;
       const trainable = new Set(layer.trainableWeights.map((w) => w.id));
       for (const weight of layer.weights) {
-        const name = `${layer.name}/${weight.originalName.slice(weight.originalName.lastIndexOf('/') + 1)}`;
+        const name = kerasWeightName(layer.name, weight);
         if (seen.has(name)) continue;
         seen.add(name);
         out.push({ name, variable: weight.read() as tf.Variable, trainable: !frozen && trainable.has(weight.id) });
@@ -30,16 +31,4 @@ export function backboneWeights(models: readonly LayersModel[], frozenBatchNorm 
     }
   }
   return out;
-}
-
-/**
- * Sets the moving-average momentum of every BatchNormalization layer. tfjs-layers reads it from a
- * private field at each training call and offers no setter; Keras' 0.9997 is too slow for short runs.
- */
-export function setBatchNormMomentum(models: readonly LayersModel[], momentum: number): void {
-  for (const model of models) {
-    for (const layer of model.layers) {
-      if (layer.getClassName() === BATCH_NORM) (layer as unknown as { momentum: number }).momentum = momentum;
-    }
-  }
 }

@@ -24,7 +24,8 @@ import { postprocessDetections, resolvePostprocessConfig, type Detections, type 
 import { roiAlign, type RoiAlignConfig, type RoiFrame } from './roi_align.js';
 import { filterProposals, resolveProposalConfig, RpnHead, type ProposalConfig } from './rpn.js';
 import { properGroundTruth, roiTargets, rpnTargets, type GroundTruth } from './targets.js';
-import { backboneWeights, setBatchNormMomentum, type NamedVariable } from './backbone_weights.js';
+import { setBatchNormMomentum } from '../cells/keras_layers.js';
+import { backboneWeights, type NamedVariable } from './backbone_weights.js';
 import type { Prng } from '../src/core/prng.js';
 
 export type { Detections } from './postprocess.js';
@@ -84,7 +85,7 @@ export class FasterRcnn {
     const config = resolveFasterRcnnConfig(partial);
     this.config = config;
     this.split = splitForDetection({ ...config.backbone }, { imageSize: config.imageSize, cropSize: config.cropSize });
-    setBatchNormMomentum([this.split.stage1, this.split.stage2], config.batchNormMomentum);
+    for (const stage of [this.split.stage1, this.split.stage2]) setBatchNormMomentum(stage, config.batchNormMomentum);
     const [, h, w, c] = this.split.stage1.outputs[2]!.shape as [null, number, number, number];
     this.featureSize = [h, w];
     const { scales, aspectRatios, baseSize } = config.anchors;

@@ -26,7 +26,7 @@ import { toCocoXywh } from './box_ops.js';
 import { FasterRcnn, type GroundTruth } from './faster_rcnn.js';
 import type { FasterRcnnConfig } from './faster_rcnn_config.js';
 import type { LossName } from './losses.js';
-import { setBatchNormMomentum } from './backbone_weights.js';
+import { setBatchNormMomentum } from '../cells/keras_layers.js';
 
 export interface DetectionTrainingOptions {
   readonly model: Partial<FasterRcnnConfig>;
@@ -198,7 +198,7 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
     try {
       for await (const batch of this.batches(epoch, 0)) {
         // momentum k/(k+1) makes the moving value the running mean of the k+1 batch values seen so far.
-        setBatchNormMomentum(models, k / (k + 1));
+        for (const model of models) setBatchNormMomentum(model, k / (k + 1));
         const prng = createPrng(deriveSeed(this.options.seed, 0xb4, k));
         try {
           tf.tidy(() => {
@@ -210,7 +210,7 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
         if (++k >= count) break;
       }
     } finally {
-      setBatchNormMomentum(models, this.model.config.batchNormMomentum);
+      for (const model of models) setBatchNormMomentum(model, this.model.config.batchNormMomentum);
     }
   }
 

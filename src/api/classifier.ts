@@ -88,9 +88,7 @@ async function isDirectory(path: string): Promise<boolean> {
 /** Builds the network and fills its weights from the .h5 or checkpoint at `weights`. */
 async function buildWithWeights(options: LoadClassifierOptions) {
   if (await isDirectory(options.weights)) {
-    await readCheckpointManifest(options.weights);
-    const { config: raw } = await loadCheckpoint(options.weights, { expected: [] , strict: false });
-    const artifact = parseArtifactConfig(options.weights, raw);
+    const artifact = parseArtifactConfig(options.weights, (await readCheckpointManifest(options.weights)).config);
     const network = buildNasnet({ ...artifact.config, includeTop: true, auxHead: false });
     const { weights, missing, unexpected } = await loadCheckpoint(options.weights, { expected: modelWeightSpecs(network.model), strict: false });
     const stray = unexpected.filter((name) => !name.startsWith(TRAINING_STATE_PREFIX));
