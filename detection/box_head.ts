@@ -177,8 +177,8 @@ export class BoxHead {
     }
   }
 
-  /** The predictors alone, on features [R, D] computed elsewhere (e.g. the cells on onnxruntime). */
-  predict(features: tf.Tensor2D): BoxHeadOutputs {
+  /** The two linear predictors on features [R, D]. */
+  private predict(features: tf.Tensor2D): BoxHeadOutputs {
     return tf.tidy(() => ({ classLogits: dense(features, this.predictor, 'box_predictor/class'), boxDeltas: dense(features, this.predictor, 'box_predictor/box') }));
   }
 

@@ -9,14 +9,15 @@
 //   images [N,S,S,3] ('tf' normalisation, x/127.5 - 1) -> features [N,H,W,C] -> objectness [N,H,W,A],
 //   deltas [N,H,W,4A] -> proposals [P*4] per image -> crops [R,c,c,C] -> classLogits [R,K], boxDeltas [R,4K]
 // Boxes are [y1,x1,y2,x2] normalised to the network input. `losses` returns the four losses by their fixed
-// names (losses.ts); `detect` runs the same stages in inference mode, with stage 1 and the cells behind a
-// `BackboneRunner` so that an onnxruntime session can take their place (src/api/detector.ts).
+// names (losses.ts); `detect` runs the same stages in inference mode, with stage 1 + RPN head + proposal
+// selection and ROI align + box head behind a `DetectionRunner` so that onnxruntime sessions can take their
+// place (src/api/detector.ts, src/onnx/detector_export.ts); post-processing stays here.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { splitForDetection, type DetectionSplit } from '../backbones/detection_split.js';
 import { gridAnchors, tfCellAnchors } from './anchors.js';
 import { encodeBoxes, ROI_BOX_CODE_WEIGHTS, RPN_BOX_CODE_WEIGHTS } from './box_coder.js';
-import { BoxHead, PooledCellsExtractor, TwoFcExtractor, type RoiCellStack } from './box_head.js';
+import { BoxHead, PooledCellsExtractor, TwoFcExtractor, type BoxHeadOutputs, type RoiCellStack } from './box_head.js';
 import { pixelsToNormalized, type BoxFrame, type Window } from './box_ops.js';
 import { resolveFasterRcnnConfig, type FasterRcnnConfig } from './faster_rcnn_config.js';
 import { boxHeadLosses, rpnLosses, type LossName } from './losses.js';
@@ -38,12 +39,23 @@ function concat<T extends Float32Array | Int32Array>(parts: readonly T[], make: 
   return out;
 }
 
-/** Runs the backbone's two stages for inference: tfjs by default, onnxruntime in the API. */
-export interface BackboneRunner {
-  /** images [N,S,S,3] -> RPN features [N,H,W,C]. */
-  stage1(images: tf.Tensor4D): Promise<tf.Tensor4D>;
-  /** crops [R,c,c,C] -> relu'd output of the remaining cells [R,c/2,c/2,D]. */
-  stage2(crops: tf.Tensor4D): Promise<tf.Tensor4D>;
+/** The RPN stage of one batch for inference, as a `DetectionRunner` computed it. */
+export interface RpnStage {
+  /** Proposals of each image: [P*4] ([y1,x1,y2,x2] normalised, clipped to its window), decreasing objectness. */
+  readonly proposals: readonly Float32Array[];
+  /** The box head on ROIs `boxes` [R*4] of image `n`: ROI align, extractor, predictor. */
+  boxHead(boxes: Float32Array, n: number): Promise<BoxHeadOutputs>;
+  /** Frees what holds the features. */
+  dispose(): void;
+}
+
+/**
+ * Runs the network parts of inference: tfjs by default (`tfjsRunner`), onnxruntime in the API
+ * (src/api/detector.ts, which also selects the proposals in its graph). Post-processing stays here.
+ */
+export interface DetectionRunner {
+  /** images [N,S,S,3] -> stage-1 cells, RPN head and proposal selection (test settings; `windows[n]` clips image n). */
+  rpn(images: tf.Tensor4D, windows: readonly Window[]): Promise<RpnStage>;
 }
 
 /** The stage-2 NASNet cells on ROI crops: the crop's channels split back into (h_{i-1}, h_i). */
@@ -193,50 +205,74 @@ export class FasterRcnn {
     return { outputSize: [this.config.cropSize, this.config.cropSize] as [number, number], samplingRatio: this.config.roiSamplingRatio, aligned: true };
   }
 
-  /** Stage 1 and the cells on tfjs (inference mode). */
-  tfjsRunner(): BackboneRunner {
+  /** The whole network on tfjs (inference mode). */
+  tfjsRunner(): DetectionRunner {
     return {
-      stage1: async (images) => tf.tidy(() => (this.split.stage1.predict(images) as tf.Tensor4D[])[2]!.clone()),
-      stage2: async (crops) => {
-        if (this.cells === undefined) throw new Error('FasterRcnn: stage 2 runs only with the cell head');
-        return this.cells.apply(crops, false);
+      rpn: async (images, windows) => {
+        const features = tf.tidy(() => (this.split.stage1.predict(images) as tf.Tensor4D[])[2]!.clone());
+        let proposals: Float32Array[];
+        try {
+          proposals = tf.tidy(() => {
+            const { objectness, deltas } = this.rpnOutputs(features);
+            return this.selectProposals(objectness, deltas, windows);
+          });
+        } catch (error) {
+          features.dispose();
+          throw error;
+        }
+        return {
+          proposals,
+          boxHead: async (boxes, n) => {
+            const [classLogits, boxDeltas] = tf.tidy(() => {
+              const crops = roiAlign(features, boxes, new Int32Array(boxes.length / 4).fill(n), this.roiAlignConfig(), this.frame([0, 0, 1, 1]));
+              const head = this.head.apply(crops, false);
+              return [head.classLogits, head.boxDeltas];
+            });
+            return { classLogits: classLogits!, boxDeltas: boxDeltas! };
+          },
+          dispose: () => features.dispose(),
+        };
       },
     };
+  }
+
+  /**
+   * Proposals of each image (test settings) from RPN outputs in anchor order, objectness [N, H*W*A] and
+   * deltas [N, H*W*A, 4], clipped to `windows[n]`: [P*4] each.
+   */
+  selectProposals(objectness: tf.Tensor2D, deltas: tf.Tensor3D, windows: readonly Window[]): Float32Array[] {
+    return windows.map((window, n) => this.proposals(objectness, deltas, n, 'test', window));
+  }
+
+  /** Detections of one image from its box-head outputs and proposals [R*4]. */
+  postprocess(head: BoxHeadOutputs, proposals: Float32Array, window: Window): Detections {
+    return tf.tidy(() => postprocessDetections({ ...head, proposals }, this.postprocessConfig, this.frame(window)));
   }
 
   /**
    * Detections of each image of `images` [N,S,S,3]; `windows[n]` is where image n lies in the input
    * (proposals and detections are clipped to it). Creates no lasting tensor.
    */
-  async detect(images: tf.Tensor4D, windows: readonly Window[], runner: BackboneRunner = this.tfjsRunner()): Promise<Detections[]> {
-    const features = await runner.stage1(images);
+  async detect(images: tf.Tensor4D, windows: readonly Window[], runner: DetectionRunner = this.tfjsRunner()): Promise<Detections[]> {
+    const rpn = await runner.rpn(images, windows);
     try {
-      const proposals = tf.tidy(() => {
-        const { objectness, deltas } = this.rpnOutputs(features);
-        return windows.map((window, n) => this.proposals(objectness, deltas, n, 'test', window));
-      });
       const out: Detections[] = [];
-      for (let n = 0; n < windows.length; n++) out.push(await this.secondStage(features, n, proposals[n]!, windows[n]!, runner));
+      for (let n = 0; n < windows.length; n++) {
+        const boxes = rpn.proposals[n]!;
+        if (boxes.length === 0) {
+          out.push({ boxes: new Float32Array(0), scores: new Float32Array(0), labels: new Int32Array(0) });
+          continue;
+        }
+        const head = await rpn.boxHead(boxes, n);
+        try {
+          out.push(this.postprocess(head, boxes, windows[n]!));
+        } finally {
+          tf.dispose([head.classLogits, head.boxDeltas]);
+        }
+      }
       return out;
     } finally {
-      features.dispose();
-    }
-  }
-
-  private async secondStage(features: tf.Tensor4D, n: number, proposals: Float32Array, window: Window, runner: BackboneRunner): Promise<Detections> {
-    const count = proposals.length / 4;
-    if (count === 0) return { boxes: new Float32Array(0), scores: new Float32Array(0), labels: new Int32Array(0) };
-    const crops = roiAlign(features, proposals, new Int32Array(count).fill(n), this.roiAlignConfig(), this.frame(window));
-    let cells: tf.Tensor4D | undefined;
-    try {
-      if (this.cells !== undefined) cells = await runner.stage2(crops);
-      return tf.tidy(() => {
-        const head = cells === undefined ? this.head.apply(crops, false) : this.head.predict(tf.mean(cells, [1, 2]) as tf.Tensor2D);
-        return postprocessDetections({ ...head, proposals }, this.postprocessConfig, this.frame(window));
-      });
-    } finally {
-      crops.dispose();
-      cells?.dispose();
+      rpn.dispose();
     }
   }
 

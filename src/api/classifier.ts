@@ -4,6 +4,9 @@
 // through our ONNX export (engine 'onnx', the default) or on the current TensorFlow.js engine ('tfjs').
 // Preprocessing is Keras': resize to the input size (keras.utils.load_img defaults to PIL NEAREST, which
 // image_io reproduces exactly), then x / 127.5 - 1 (imagenet_utils mode 'tf').
+// The ONNX graph (classifierOnnx) is what `nasnet export` writes too: input "image" [N,S,S,3] preprocessed,
+// output "probs" [N,K] softmax probabilities (a Softmax node is appended to linear heads). The onnx engine
+// caches it beside the weights (src/onnx/model_cache.ts).
 import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -15,8 +18,13 @@ import { mismatchError } from '../core/checkpoint_manifest.js';
 import { currentEngine } from '../core/engine.js';
 import { NasnetError } from '../core/errors.js';
 import { fitRgb, type ResizeKernel } from '../core/image_io.js';
+import type { Logger } from '../core/logger.js';
 import { imagenetClasses } from '../models/labels.js';
-import { OnnxSession, exportLayersModel } from '../onnx/index.js';
+import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
+import { resolveExecutionProviders } from '../onnx/session.js';
+import { int } from '../onnx/graph.js';
+import { cachedOnnx } from '../onnx/model_cache.js';
+import { encodeModel } from '../onnx/proto.js';
 import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
 
 export interface ClassLabel {
@@ -44,6 +52,12 @@ export interface LoadClassifierOptions {
   readonly engine?: InferenceEngine;
   /** onnxruntime intra-op threads (0 = one per core). */
   readonly threads?: number;
+  /** onnxruntime execution providers (default: env NASNET_ORT_PROVIDERS, else ['cpu']; see src/onnx/session.ts). */
+  readonly executionProviders?: readonly string[];
+  /** Keep the exported ONNX beside the weights and reuse it (engine onnx; default true). */
+  readonly onnxCache?: boolean;
+  /** Receives the ONNX cache's notes (an unwritable cache location, a rebuilt entry); default silent. */
+  readonly logger?: Logger;
   /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
   readonly resizeKernel?: ResizeKernel;
   readonly maxPixels?: number;
@@ -110,16 +124,45 @@ async function buildWithWeights(options: LoadClassifierOptions) {
   return { network, labels: 'imagenet' as const, resizeKernel: 'pil-nearest' as const };
 }
 
+/** The classifier graph's input and output names (the ONNX export, the Triton config). */
+export const CLASSIFIER_ONNX_INPUT = 'image';
+export const CLASSIFIER_ONNX_OUTPUT = 'probs';
+/** Every shape static but the batch: the input size is fixed by the preprocessing anyway. */
+const CLASSIFIER_OPSET = 17;
+const CLASSIFIER_EXPORT_OPTIONS: ExportOptions = { dynamicSpatial: false, opset: CLASSIFIER_OPSET };
+
+/**
+ * The classifier as ONNX: "image" [N,S,S,3] (x / 127.5 - 1) -> "probs" [N,K] softmax probabilities. A
+ * linear head (logits) gets a Softmax node, so every export outputs probabilities like a Keras softmax head.
+ */
+export function classifierOnnx(model: LayersModel, config: NasnetConfig): Uint8Array {
+  const linear = config.classifierActivation === 'linear';
+  const { graph, inputs, outputs } = exportLayersGraph(model, {
+    ...CLASSIFIER_EXPORT_OPTIONS,
+    inputNames: [CLASSIFIER_ONNX_INPUT],
+    outputNames: [linear ? 'logits' : CLASSIFIER_ONNX_OUTPUT],
+  });
+  if (linear) graph.node('Softmax', ['logits'], [CLASSIFIER_ONNX_OUTPUT], { axis: int(-1) });
+  return encodeModel(
+    { name: model.name, nodes: graph.nodes, initializers: graph.initializers, inputs, outputs: outputs.map((o) => ({ ...o, name: CLASSIFIER_ONNX_OUTPUT })) },
+    { opset: CLASSIFIER_OPSET, producer: 'nasnet-ts', producerVersion: '0.1.0' },
+  );
+}
+
 /** Runs a batch of preprocessed NHWC images and returns class probabilities [N, K]. */
 interface ForwardPass {
   run(batch: Float32Array, n: number): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
-function tfjsForward(model: LayersModel, size: number): ForwardPass {
+function tfjsForward(model: LayersModel, config: NasnetConfig): ForwardPass {
+  const size = config.inputSize;
   return {
     async run(batch, n) {
-      const probs = tf.tidy(() => model.predict(tf.tensor4d(batch, [n, size, size, 3])) as tf.Tensor);
+      const probs = tf.tidy(() => {
+        const out = model.predict(tf.tensor4d(batch, [n, size, size, 3])) as tf.Tensor;
+        return config.classifierActivation === 'linear' ? tf.softmax(out) : out;
+      });
       const data = (await probs.data()) as Float32Array;
       probs.dispose();
       return data;
@@ -130,15 +173,52 @@ function tfjsForward(model: LayersModel, size: number): ForwardPass {
   };
 }
 
-async function onnxForward(model: LayersModel, size: number, threads: number | undefined): Promise<ForwardPass> {
-  const session = await OnnxSession.create(exportLayersModel(model, { inputNames: ['image'], outputNames: ['probs'] }), { threads });
-  model.dispose();
+async function onnxForward(model: LayersModel, config: NasnetConfig, options: LoadClassifierOptions): Promise<ForwardPass> {
+  const size = config.inputSize;
+  const open = (bytes: Uint8Array) => OnnxSession.create(bytes, { threads: options.threads, executionProviders: options.executionProviders });
+  let session: OnnxSession;
+  try {
+    if (options.onnxCache === false) session = await open(classifierOnnx(model, config));
+    else {
+      const spec = { config: { ...config, genotype: genotypeToJson(config.genotype) }, export: CLASSIFIER_EXPORT_OPTIONS };
+      session = (await cachedOnnx(options.weights, { graph: 'classifier', spec, logger: options.logger }, () => classifierOnnx(model, config), open)).value;
+    }
+  } finally {
+    model.dispose();
+  }
   return {
     async run(batch, n) {
-      return (await session.run({ image: { data: batch, dims: [n, size, size, 3] } })).probs!.data;
+      return (await session.run({ [CLASSIFIER_ONNX_INPUT]: { data: batch, dims: [n, size, size, 3] } }))[CLASSIFIER_ONNX_OUTPUT]!.data;
     },
     dispose: () => session.dispose(),
   };
+}
+
+function labelTable(labels: readonly ClassLabel[] | 'imagenet', config: NasnetConfig): readonly ClassLabel[] {
+  const table = labels === 'imagenet' ? imagenetClasses().map((c) => ({ wnid: c.wnid, label: c.short })) : labels;
+  if (table.length !== config.classes) {
+    throw new NasnetError('WEIGHTS_MISMATCH', `loadClassifier: the model has ${config.classes} classes but the label table ${table.length}`);
+  }
+  return table;
+}
+
+/** What `nasnet export` writes for a classifier: the ONNX graph (classifierOnnx) and what serving it needs. */
+export interface ClassifierExport {
+  readonly onnx: Uint8Array;
+  readonly config: NasnetConfig;
+  /** One entry per output column. */
+  readonly labels: readonly ClassLabel[];
+  readonly resizeKernel: ResizeKernel;
+}
+
+/** Loads the weights (a Keras .h5 or a checkpoint) and exports the classifier to ONNX; no model stays alive. */
+export async function exportClassifier(options: Pick<LoadClassifierOptions, 'weights' | 'backbone'>): Promise<ClassifierExport> {
+  const { network, labels, resizeKernel } = await buildWithWeights(options);
+  try {
+    return { onnx: classifierOnnx(network.model, network.config), config: network.config, labels: labelTable(labels, network.config), resizeKernel };
+  } finally {
+    network.model.dispose();
+  }
 }
 
 /** The k largest entries of `probs`, highest first (ties: lower class id first). */
@@ -152,15 +232,19 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
   }
+  // checked before the (slow) build: a bad provider name fails fast, whatever the weights
+  const executionProviders = engine === 'onnx' ? resolveExecutionProviders(options.executionProviders, 'loadClassifier: executionProviders') : undefined;
   const { network, labels, resizeKernel } = await buildWithWeights(options);
   const { config } = network;
   const size = config.inputSize;
-  const table: readonly ClassLabel[] =
-    labels === 'imagenet' ? imagenetClasses().map((c) => ({ wnid: c.wnid, label: c.short })) : labels;
-  if (table.length !== config.classes) {
-    throw new NasnetError('WEIGHTS_MISMATCH', `loadClassifier: the model has ${config.classes} classes but the label table ${table.length}`);
+  let table: readonly ClassLabel[];
+  try {
+    table = labelTable(labels, config);
+  } catch (error) {
+    network.model.dispose();
+    throw error;
   }
-  const forward = engine === 'onnx' ? await onnxForward(network.model, size, options.threads) : tfjsForward(network.model, size);
+  const forward = engine === 'onnx' ? await onnxForward(network.model, config, { ...options, executionProviders }) : tfjsForward(network.model, config);
   const kernel = options.resizeKernel ?? resizeKernel;
   const info: ModelInfo = {
     name: options.name ?? `nasnet-${config.numCells}@${config.penultimateFilters}`,
@@ -180,8 +264,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
       const fitted = await fitRgb(image, { width: size, height: size, mode: 'stretch', kernel, maxPixels: options.maxPixels });
       const input = new Float32Array(fitted.image.data.length);
       for (let i = 0; i < input.length; i++) input[i] = (fitted.image.data[i] as number) / 127.5 - 1;
-      let probs = await forward.run(input, 1);
-      if (config.classifierActivation === 'linear') probs = softmax(probs);
+      const probs = await forward.run(input, 1);
       const predictions = topK(probs, Math.min(k, config.classes)).map(({ classId, score }) => ({
         classId,
         wnid: table[classId]!.wnid,
@@ -194,14 +277,4 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
       void forward.dispose();
     },
   };
-}
-
-function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = new Float32Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp((logits[i] as number) - max);
-  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / sum;
-  return out;
 }

@@ -2,12 +2,12 @@
 // A detector checkpoint (written by `nasnet train --task detection`) carries its Faster R-CNN config and
 // labels. Images are letterboxed into the square network input (aspect kept, grey padding at the right and
 // bottom, as the training batches are padded), boxes come back as COCO [x, y, w, h] in pixels of the
-// EXIF-oriented original. The two NASNet stages run on onnxruntime-node through our ONNX export (engine
-// 'onnx', the default) or on the current TensorFlow.js engine ('tfjs'); the RPN, ROI align, the box
-// predictor and post-processing always run on TensorFlow.js (they are small and data-dependent).
+// EXIF-oriented original. With engine 'onnx' (the default) the network runs on onnxruntime-node as two
+// sessions over our ONNX export (stage 1 + RPN head + proposal selection; ROI align + box head); with
+// 'tfjs' on the current TensorFlow.js engine, proposals selected in TypeScript. Post-processing runs in
+// TypeScript on either engine (docs/detection.md, "Inference on onnxruntime").
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { FasterRcnn, type BackboneRunner } from '../../detection/faster_rcnn.js';
+import { FasterRcnn, type DetectionRunner } from '../../detection/faster_rcnn.js';
 import type { FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { toCocoXywh, type Window } from '../../detection/box_ops.js';
 import { assignWeights } from '../../detection/training.js';
@@ -15,7 +15,10 @@ import { loadCheckpoint } from '../core/checkpoint.js';
 import { currentEngine } from '../core/engine.js';
 import { NasnetError } from '../core/errors.js';
 import { fitRgb } from '../core/image_io.js';
-import { OnnxSession, exportLayersModel } from '../onnx/index.js';
+import type { Logger } from '../core/logger.js';
+import { OnnxSession } from '../onnx/index.js';
+import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
+import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
 import type { InferenceEngine } from './classifier.js';
 
@@ -25,6 +28,12 @@ export interface LoadDetectorOptions {
   readonly engine?: InferenceEngine;
   /** onnxruntime intra-op threads (0 = one per core). */
   readonly threads?: number;
+  /** onnxruntime execution providers (default: env NASNET_ORT_PROVIDERS, else ['cpu']; see src/onnx/session.ts). */
+  readonly executionProviders?: readonly string[];
+  /** Keep the two exported ONNX graphs beside the weights and reuse them (engine onnx; default true). */
+  readonly onnxCache?: boolean;
+  /** Receives the ONNX cache's notes (an unwritable cache location, a rebuilt entry); default silent. */
+  readonly logger?: Logger;
   readonly maxPixels?: number;
   readonly name?: string;
 }
@@ -60,37 +69,66 @@ export async function loadFasterRcnn(dir: string): Promise<FasterRcnn> {
   }
 }
 
-/** Stage 1 and the stage-2 cells as onnxruntime sessions over our ONNX export. */
-export async function onnxRunner(model: FasterRcnn, threads?: number): Promise<BackboneRunner & { dispose(): Promise<void> }> {
-  const { stage1, stage2, channels } = model.split;
-  const features = tfl.model({ inputs: stage1.inputs, outputs: stage1.outputs[2]!, name: 'rpn_features' });
-  const first = await OnnxSession.create(exportLayersModel(features, { inputNames: ['image'], outputNames: ['features'] }), { threads });
-  const second =
-    model.config.boxHead === 'cells'
-      ? await OnnxSession.create(exportLayersModel(stage2, { inputNames: ['previous', 'hidden'], outputNames: ['cells'] }), { threads })
-      : undefined;
-  const toTensor = (out: { data: Float32Array; dims: readonly number[] }): tf.Tensor4D => tf.tensor4d(out.data, out.dims as [number, number, number, number]);
+export interface OnnxRunnerOptions {
+  /** onnxruntime intra-op threads of each session (0 = one per core). */
+  readonly threads?: number;
+  /** onnxruntime execution providers (default: see src/onnx/session.ts). */
+  readonly executionProviders?: readonly string[];
+  /** Read/write the graphs in the ONNX cache beside these checkpoint weights (src/onnx/model_cache.ts). */
+  readonly cache?: { readonly weights: string; readonly logger?: Logger };
+}
+
+/** Sessions over the detector's two graphs, exported once for both (or read from the cache). */
+async function detectorSessions(model: FasterRcnn, options: OnnxRunnerOptions): Promise<Record<keyof DetectorOnnx, OnnxSession>> {
+  const open = (bytes: Uint8Array): Promise<OnnxSession> => OnnxSession.create(bytes, { threads: options.threads, executionProviders: options.executionProviders });
+  let graphs: DetectorOnnx | undefined;
+  const build = (graph: keyof DetectorOnnx): Uint8Array => (graphs ??= exportDetectorOnnx(model))[graph];
+  const session = async (graph: keyof DetectorOnnx): Promise<OnnxSession> => {
+    const { cache } = options;
+    if (cache === undefined) return open(build(graph));
+    const cacheOptions = { graph: `detector_${graph}`, spec: { config: model.config, format: DETECTOR_ONNX_FORMAT }, logger: cache.logger };
+    return (await cachedOnnx(cache.weights, cacheOptions, () => build(graph), open)).value;
+  };
+  const rpn = await session('rpn');
+  try {
+    return { rpn, head: await session('head') };
+  } catch (error) {
+    await rpn.dispose();
+    throw error;
+  }
+}
+
+/**
+ * The detector's network on onnxruntime: session 1 = stage-1 cells + RPN head + proposal selection,
+ * session 2 = ROI align + box head (src/onnx/detector_export.ts). FasterRcnn post-processes in TypeScript.
+ */
+export async function onnxRunner(model: FasterRcnn, options: OnnxRunnerOptions = {}): Promise<DetectionRunner & { dispose(): Promise<void> }> {
+  const { rpn: rpnSession, head: headSession } = await detectorSessions(model, options);
+  const k = model.config.numClasses + 1;
   return {
-    async stage1(images) {
-      const out = await first.run({ image: { data: (await images.data()) as Float32Array, dims: images.shape } });
-      return toTensor(out.features!);
-    },
-    async stage2(crops) {
-      if (second === undefined) throw new NasnetError('INTERNAL', 'onnxRunner: stage 2 runs only with the cell head');
-      const [previous, hidden] = tf.split(crops, [...channels], 3) as [tf.Tensor4D, tf.Tensor4D];
-      try {
-        const feeds = {
-          previous: { data: (await previous.data()) as Float32Array, dims: previous.shape },
-          hidden: { data: (await hidden.data()) as Float32Array, dims: hidden.shape },
-        };
-        return toTensor((await second.run(feeds)).cells!);
-      } finally {
-        tf.dispose([previous, hidden]);
-      }
+    async rpn(images, windows) {
+      const feeds = {
+        image: { data: (await images.data()) as Float32Array, dims: images.shape },
+        window: { data: Float32Array.from(windows.flat()), dims: [windows.length, 4] },
+      };
+      const out = await rpnSession.run(feeds);
+      const features = out.features!;
+      // Each image's rows, in NonMaxSuppression's order (decreasing score within an image).
+      const owner = out.proposal_images!.data;
+      const proposals = windows.map((_, n) => out.proposals!.data.filter((__, i) => owner[i >> 2] === n));
+      return {
+        proposals,
+        async boxHead(boxes, n) {
+          const count = boxes.length / 4;
+          const head = await headSession.run({ features, rois: { data: boxes, dims: [count, 4] }, roi_images: { data: new Float32Array(count).fill(n), dims: [count] } });
+          return { classLogits: tf.tensor2d(head.class_logits!.data, [count, k]), boxDeltas: tf.tensor2d(head.box_deltas!.data, [count, 4 * k]) };
+        },
+        dispose: () => undefined, // the features are a host array
+      };
     },
     async dispose() {
-      await first.dispose();
-      await second?.dispose();
+      await rpnSession.dispose();
+      await headSession.dispose();
     },
   };
 }
@@ -123,7 +161,14 @@ export async function loadDetector(options: LoadDetectorOptions): Promise<Detect
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
   }
   const model = await loadFasterRcnn(options.weights);
-  const onnx = engine === 'onnx' ? await onnxRunner(model, options.threads) : undefined;
+  const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };
+  let onnx: Awaited<ReturnType<typeof onnxRunner>> | undefined;
+  try {
+    if (engine === 'onnx') onnx = await onnxRunner(model, { threads: options.threads, executionProviders: options.executionProviders, cache });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   const runner = onnx ?? model.tfjsRunner();
   const { config } = model;
   const size = config.imageSize;

@@ -99,28 +99,55 @@ export function exportLayersModel(model: LayersModel, options: ExportOptions = {
 /** Converts `model` layer by layer, then runs the passes enabled in `options`. */
 export function exportLayersGraph(model: LayersModel, options: ExportOptions = {}): ExportedGraph {
   const dynamicSpatial = options.dynamicSpatial ?? true;
+  checkPassOptions(options);
+  const graph = new GraphBuilder();
+  const inputs: OnnxValueInfo[] = [];
+  const internalInputs = model.inputs.map((input, i) => {
+    const external = options.inputNames?.[i] ?? input.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const internal = valueName(input);
+    if (input.shape.length === 4) graph.node('Transpose', [external], [internal], { perm: ints([0, 3, 1, 2]) });
+    else graph.node('Identity', [external], [internal]);
+    inputs.push(shapeInfo(external, input.shape, dynamicSpatial, options.batchSize));
+    return internal;
+  });
+
+  const internalOutputs = appendLayersModel(graph, model, internalInputs);
+
+  const outputs: OnnxValueInfo[] = model.outputs.map((out, i) => {
+    const external = options.outputNames?.[i] ?? out.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const internal = internalOutputs[i]!;
+    if (out.shape.length === 4) graph.node('Transpose', [internal], [external], { perm: ints([0, 2, 3, 1]) });
+    else graph.node('Identity', [internal], [external]);
+    return shapeInfo(external, out.shape, dynamicSpatial, options.batchSize);
+  });
+
+  optimizeGraph(graph, outputs.map((o) => o.name), options);
+  return { graph, inputs, outputs };
+}
+
+function checkPassOptions(options: ExportOptions): void {
   for (const field of ['batchSize', 'channelAlignment'] as const) {
     const value = options[field];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
       throw new NasnetError('INVALID_ARGUMENT', `exportLayersModel: options.${field} must be a positive integer; received ${JSON.stringify(value)}`);
     }
   }
-  const graph = new GraphBuilder();
-  const names = new Map<number, string>();
+}
 
+/**
+ * Converts the layers of `model` into `graph`, its inputs read from the existing graph values `inputs`
+ * (NCHW when rank 4); returns the values holding its outputs (NCHW when rank 4). Lets a graph wrap a
+ * model in nodes of its own (src/onnx/detector_export.ts); `optimizeGraph` then runs the passes on the whole.
+ */
+export function appendLayersModel(graph: GraphBuilder, model: LayersModel, inputs: readonly string[]): string[] {
+  if (inputs.length !== model.inputs.length) {
+    throw new NasnetError('INVALID_ARGUMENT', `appendLayersModel: ${model.name} has ${model.inputs.length} inputs; received ${inputs.length} values`);
+  }
   const unsupported = [...new Set(model.layers.map((l) => l.getClassName()).filter((c) => c !== 'InputLayer' && !converters.has(c)))];
   if (unsupported.length > 0) {
     throw new NasnetError('INVALID_ARGUMENT', `exportLayersModel: no ONNX converter for layer class(es) ${unsupported.join(', ')}`);
   }
-
-  const inputs: OnnxValueInfo[] = model.inputs.map((input, i) => {
-    const external = options.inputNames?.[i] ?? input.name.replace(/[^A-Za-z0-9_]/g, '_');
-    const internal = valueName(input);
-    if (input.shape.length === 4) graph.node('Transpose', [external], [internal], { perm: ints([0, 3, 1, 2]) });
-    else graph.node('Identity', [external], [internal]);
-    names.set(input.id, internal);
-    return shapeInfo(external, input.shape, dynamicSpatial, options.batchSize);
-  });
+  const names = new Map<number, string>(model.inputs.map((input, i) => [input.id, inputs[i]!]));
 
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
@@ -144,19 +171,14 @@ export function exportLayersGraph(model: LayersModel, options: ExportOptions = {
     );
     names.set(node.outputTensors[0]!.id, output);
   }
+  return model.outputs.map((out) => names.get(out.id) ?? valueName(out));
+}
 
-  const outputs: OnnxValueInfo[] = model.outputs.map((out, i) => {
-    const external = options.outputNames?.[i] ?? out.name.replace(/[^A-Za-z0-9_]/g, '_');
-    const internal = names.get(out.id) ?? valueName(out);
-    if (out.shape.length === 4) graph.node('Transpose', [internal], [external], { perm: ints([0, 2, 3, 1]) });
-    else graph.node('Identity', [internal], [external]);
-    return shapeInfo(external, out.shape, dynamicSpatial, options.batchSize);
-  });
-
-  const keep = outputs.map((o) => o.name);
-  if (options.foldBatchNorm ?? true) foldBatchNorm(graph, keep);
-  if (options.foldSubsampling ?? true) foldSubsampling(graph, keep);
+/** Runs the exact rewrites enabled in `options` on a complete graph; the values `outputs` keep their shapes. */
+export function optimizeGraph(graph: GraphBuilder, outputs: readonly string[], options: ExportOptions = {}): void {
+  checkPassOptions(options);
+  if (options.foldBatchNorm ?? true) foldBatchNorm(graph, outputs);
+  if (options.foldSubsampling ?? true) foldSubsampling(graph, outputs);
   const alignment = options.channelAlignment ?? 16;
-  if (alignment > 1) padChannels(graph, keep, alignment);
-  return { graph, inputs, outputs };
+  if (alignment > 1) padChannels(graph, outputs, alignment);
 }

@@ -1,6 +1,10 @@
 // onnxruntime-node sessions for exported models: the inference engine of the service and CLIs.
+// Execution providers: 'cpu' (bundled) by default; 'cuda' / 'tensorrt' need onnxruntime-node's CUDA build
+// (ONNXRUNTIME_NODE_INSTALL=cuda12 at npm install time; docs/onnx.md). The env variable NASNET_ORT_PROVIDERS
+// is read here, the one place every session is created (classifier, detector, service workers), so that
+// a deployment switches providers without plumbing an option through the model registry.
 import * as ort from 'onnxruntime-node';
-import { NasnetError } from '../core/errors.js';
+import { NasnetError, type ErrorCode } from '../core/errors.js';
 
 export interface OnnxSessionOptions {
   /** Intra-op threads (0 = onnxruntime's default, one per core). */
@@ -12,11 +16,43 @@ export interface OnnxSessionOptions {
    * the latency and added 70% CPU time (bench/nasnet_forward.ts, report of this change).
    */
   readonly spinning?: boolean;
+  /**
+   * onnxruntime execution providers in priority order (names from ort.listSupportedBackends(): cpu, cuda,
+   * tensorrt, webgpu, ...). Default: NASNET_ORT_PROVIDERS (comma-separated), else ['cpu'].
+   */
+  readonly executionProviders?: readonly string[];
+}
+
+export const DEFAULT_EXECUTION_PROVIDERS: readonly string[] = ['cpu'];
+export const PROVIDERS_ENV = 'NASNET_ORT_PROVIDERS';
+
+/** Checks provider names against what this onnxruntime-node build knows; throws `code` naming `field`. */
+export function checkExecutionProviders(providers: readonly string[], field: string, code: ErrorCode = 'INVALID_ARGUMENT'): readonly string[] {
+  const known = ort.listSupportedBackends().map((backend) => backend.name);
+  const unknown = providers.filter((name) => !known.includes(name));
+  if (providers.length === 0 || unknown.length > 0) {
+    const received = providers.length === 0 ? 'an empty list' : `unknown provider(s) ${unknown.map((n) => JSON.stringify(n)).join(', ')}`;
+    throw new NasnetError(code, `${field} must list onnxruntime execution providers among ${known.join(', ')}; received ${received}`, { field });
+  }
+  return providers;
+}
+
+/** The providers NASNET_ORT_PROVIDERS names ("cuda,cpu"), or undefined when it is unset or blank. */
+export function executionProvidersFromEnv(env: NodeJS.ProcessEnv): readonly string[] | undefined {
+  const raw = env[PROVIDERS_ENV]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  return checkExecutionProviders(raw.split(',').map((name) => name.trim().toLowerCase()), PROVIDERS_ENV, 'INVALID_CONFIG');
 }
 
 export interface NamedOutput {
   readonly data: Float32Array;
   readonly dims: readonly number[];
+}
+
+/** `option` checked (errors name `field`), else NASNET_ORT_PROVIDERS, else ['cpu']. */
+export function resolveExecutionProviders(option: readonly string[] | undefined, field: string): readonly string[] {
+  if (option !== undefined) return checkExecutionProviders(option, field);
+  return executionProvidersFromEnv(process.env) ?? DEFAULT_EXECUTION_PROVIDERS;
 }
 
 export class OnnxSession {
@@ -31,9 +67,11 @@ export class OnnxSession {
     if (!Number.isInteger(threads) || threads < 0) {
       throw new NasnetError('INVALID_ARGUMENT', `OnnxSession.create: threads must be a non-negative integer; received ${JSON.stringify(options.threads)}`);
     }
+    const providers = resolveExecutionProviders(options.executionProviders, 'OnnxSession.create: executionProviders');
     const spin = options.spinning === true ? '1' : '0';
     try {
       const session = await ort.InferenceSession.create(model, {
+        executionProviders: [...providers],
         // 'all' includes the NCHWc layout transformer, onnxruntime's fast x86 conv path (2x 'extended' here).
         graphOptimizationLevel: 'all',
         intraOpNumThreads: threads,
@@ -43,7 +81,10 @@ export class OnnxSession {
       });
       return new OnnxSession(session, session.inputNames, session.outputNames);
     } catch (error) {
-      throw new NasnetError('ENGINE_UNAVAILABLE', `onnxruntime could not load the exported model: ${(error as Error).message}`);
+      const hint = providers.some((name) => name === 'cuda' || name === 'tensorrt')
+        ? ` (providers ${providers.join(', ')}: the CUDA providers need onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12, CUDA 12 and cuDNN 9; see docs/onnx.md)`
+        : '';
+      throw new NasnetError('ENGINE_UNAVAILABLE', `onnxruntime could not load the exported model: ${(error as Error).message}${hint}`, { providers: [...providers] });
     }
   }
 

@@ -1,10 +1,11 @@
 // POST /classify, POST /detect and the DeepStack-compatible POST /v1/vision/detection. Each request:
-// read the upload, probe the header on the main thread (format allow-list, pixel limit: bad input never
-// reaches a worker), then run in the worker pool within the request's deadline.
+// read the upload (body size limit), then run in the worker pool within the request's deadline. The
+// worker probes the header before it decodes anything (format allow-list, pixel limit; image_io.fitRgb)
+// and answers bad input with a typed error: probing here as well cost the main thread a sharp call per
+// request, which capped throughput with small models (BENCHMARKS.md, serve_load).
 import type { FastifyInstance, FastifyReply, FastifySchema } from 'fastify';
 import type { ModelInfo } from '../../api/types.js';
 import { NasnetError } from '../../core/errors.js';
-import { probeImage } from '../../core/image_io.js';
 import type { ServerConfig } from '../config.js';
 import { formatValidationErrors } from '../http_errors.js';
 import { readImage, registerImageBody } from '../image_body.js';
@@ -55,7 +56,6 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     reply: FastifyReply,
     task: InferenceTask & { kind: K },
   ): Promise<Extract<InferenceOutput, { kind: K }> & { inferenceMs: number }> {
-    await probeImage(task.image, { maxPixels: config.maxPixels });
     const remaining = config.deadlineMs - reply.elapsedTime;
     if (remaining <= 0) throw new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${config.deadlineMs} ms`);
     const result = await pool.run(task, remaining);
