@@ -1,0 +1,56 @@
+// The exporter on NASNets of genotypes other than NASNet-A: seeded random cells drawn from the whole
+// search space (all 13 ops, add and concat, any input states) in both stems, run on onnxruntime against
+// tfjs with random weights.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildNasnet } from '../../backbones/index.js';
+import { validateGenotype, unusedStates, type BlockGene, type CellGenotype, type Genotype } from '../../cells/genotype.js';
+import { COMBINES, NUM_BLOCKS, OPS } from '../../cells/search_space.js';
+import { initEngine } from '../../src/core/engine.js';
+import { createPrng, type Prng } from '../../src/core/prng.js';
+import { compare, randomize } from './onnx_test_utils.js';
+
+await initEngine({ backend: 'wasm' });
+
+function pick<T>(prng: Prng, values: readonly T[]): T {
+  return values[Math.floor(prng.next() * values.length)] as T;
+}
+
+/** A cell of NUM_BLOCKS random blocks; block b reads any of the b + 2 states before it. */
+function randomCell(prng: Prng, ops: readonly (typeof OPS)[number][]): CellGenotype {
+  const blocks: BlockGene[] = [];
+  for (let b = 0; b < NUM_BLOCKS; b++) {
+    const states = Array.from({ length: b + 2 }, (_, s) => s);
+    blocks.push({ inputs: [pick(prng, states), pick(prng, states)], ops: [pick(prng, ops), pick(prng, ops)], combine: pick(prng, COMBINES) });
+  }
+  return { blocks, concat: unusedStates(blocks) };
+}
+
+/** Every op appears in some cell of the first genotypes: the ops are dealt out in a shuffled order first. */
+function randomGenotypes(count: number, seed: number): Genotype[] {
+  const prng = createPrng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const dealt = OPS.filter((_, k) => k % count === i);
+    const pool = [...dealt, ...dealt, pick(prng, OPS)];
+    return validateGenotype({ name: `random-${seed}-${i}`, normal: randomCell(prng, pool), reduction: randomCell(prng, pool) });
+  });
+}
+
+test('random genotypes over all 13 ops export exactly (ImageNet and CIFAR stems, 1e-4)', async () => {
+  const genotypes = randomGenotypes(3, 2026);
+  const opsUsed = new Set(genotypes.flatMap((g) => [...g.normal.blocks, ...g.reduction.blocks].flatMap((b) => b.ops)));
+  assert.deepEqual([...opsUsed].sort(), [...OPS].sort(), 'the random cells cover the search space');
+  const combines = new Set(genotypes.flatMap((g) => [...g.normal.blocks, ...g.reduction.blocks].map((b) => b.combine)));
+  assert.deepEqual([...combines].sort(), ['add', 'concat']);
+  for (const [i, genotype] of genotypes.entries()) {
+    const stem = i % 2 === 0 ? 'imagenet' : 'cifar';
+    const { model } = buildNasnet({ genotype, stem, numCells: 1, penultimateFilters: 96, stemFilters: 8, inputSize: 32, classes: 5, includeTop: true, auxHead: false });
+    try {
+      randomize(model, 100 + i);
+      const error = await compare(model, [2, 32, 32, 3], 1e-4);
+      assert.ok(Number.isFinite(error));
+    } finally {
+      model.dispose();
+    }
+  }
+});
