@@ -1,15 +1,18 @@
 // Load test of `nasnet serve` (autocannon on loopback): POST /classify and /detect at concurrency
 // 1, 8 and 32 with 1 and 2 inference workers; throughput and p50/p99 latency; the ratio of the
-// server's throughput (1 worker) to the same model called in-process on one thread; the speed-up
-// from 1 to 2 workers. The server runs in a child process so the load generator does not share its
-// event loop.
+// server's throughput (1 worker) to the same model called in-process, one call after another, with the
+// same onnxruntime threads; the speed-up from 1 to 2 workers. The server runs in a child process so the
+// load generator does not share its event loop. `--threads-per-worker 1` holds each worker's intra-op
+// threads at one, so that 1 -> 2 workers measures the pool alone (by default one worker already runs its
+// networks on every core).
 //
-//   npx tsx bench/serve_load.ts [--duration 5] [--engine wasm] [--width 640 --height 480]
+//   npx tsx bench/serve_load.ts [--duration 5] [--engine wasm] [--width 640 --height 480] [--threads-per-worker N]
 //   node dist/bench/serve_load.js ...
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { initEngine, type EngineName } from '../src/core/engine.js';
 import { encodeJpeg } from '../src/core/image_io.js';
 import { isDirectRun } from '../src/cli/run.js';
@@ -93,9 +96,9 @@ async function load(url: string, route: string, connections: number, durationS: 
 }
 
 /** Images per second of the models called directly, one after another, on this thread. */
-async function inProcess(engine: EngineName, body: Buffer, durationS: number): Promise<Record<(typeof ROUTES)[number], number>> {
+async function inProcess(engine: EngineName, body: Buffer, durationS: number, threads: number): Promise<Record<(typeof ROUTES)[number], number>> {
   await initEngine({ backend: engine });
-  const context = { modelsDir: '.', maxPixels: 40_000_000, engine };
+  const context = { modelsDir: '.', maxPixels: 40_000_000, engine, threads };
   const classifier = await loadClassifier({ kind: 'default' }, context);
   const detector = await loadDetector({ kind: 'default' }, context);
   const rate = async (call: () => Promise<unknown>): Promise<number> => {
@@ -125,19 +128,27 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       engine: { type: 'string', default: 'wasm' },
       width: { type: 'string', default: '640' },
       height: { type: 'string', default: '480' },
+      'threads-per-worker': { type: 'string', default: '0' },
     },
   });
   const durationS = Number(values.duration);
   const engine = values.engine as EngineName;
+  const threadsPerWorker = Number(values['threads-per-worker']);
   const body = await benchImage(Number(values.width), Number(values.height));
-  console.log(`# serve_load: ${values.width}x${values.height} JPEG (${body.length} bytes), engine ${engine}, ${durationS} s a run`);
+  const threadsNote = threadsPerWorker > 0 ? `${threadsPerWorker} onnxruntime thread(s) per worker` : 'onnxruntime threads = cores / workers';
+  console.log(`# serve_load: ${values.width}x${values.height} JPEG (${body.length} bytes), engine ${engine}, ${durationS} s a run, ${threadsNote}`);
 
-  const direct = await inProcess(engine, body, durationS);
-  console.log(`in-process (1 thread): classify ${direct['/classify'].toFixed(1)} img/s, detect ${direct['/detect'].toFixed(1)} img/s`);
+  // The server's single worker gets the same threads as this reference.
+  const referenceThreads = threadsPerWorker > 0 ? threadsPerWorker : availableParallelism();
+  const direct = await inProcess(engine, body, durationS, referenceThreads);
+  console.log(`in-process (sequential calls, ${referenceThreads} onnxruntime threads): classify ${direct['/classify'].toFixed(1)} img/s, detect ${direct['/detect'].toFixed(1)} img/s`);
 
   const results: LoadResult[] = [];
   for (const workers of [1, 2]) {
-    const { child, url } = await startServe(['--port', '0', '--workers', String(workers), '--engine', engine, '--log-level', 'info', '--queue-size', '1024']);
+    const { child, url } = await startServe([
+      '--port', '0', '--workers', String(workers), '--threads-per-worker', String(threadsPerWorker),
+      '--engine', engine, '--log-level', 'info', '--queue-size', '1024',
+    ]);
     try {
       for (const route of ROUTES) {
         for (const connections of CONCURRENCIES) {

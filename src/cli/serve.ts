@@ -30,7 +30,7 @@ const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowe
 const SETTING_FLAGS = Object.fromEntries(Object.keys(SERVER_CONFIG_SCHEMA).map((key) => [kebab(key), key]));
 
 export function usage(): string {
-  return `${USAGE}\n${describeServerConfig().replace(/^ {2}(\w+)/gm, (_m, key: string) => `  --${kebab(key)}`)}\n`;
+  return `${USAGE}\n${describeServerConfig((key) => `--${kebab(key)}`)}\n`;
 }
 
 /** Flags as config values (camelCase keys); --config and --help are taken out. */

@@ -173,13 +173,15 @@ export function resolveConfig<C>(schema: ConfigSchema<C>, sources: readonly Conf
   return result;
 }
 
-/** One line a field for --help texts: name, default, env variable and doc. */
-export function describeSchema<C>(schema: ConfigSchema<C>): string {
-  return (Object.keys(schema) as (keyof C & string)[])
+/** One line a field for --help texts: name (as `label` shows it), default, env variable and doc. */
+export function describeSchema<C>(schema: ConfigSchema<C>, label: (key: string) => string = (key) => key): string {
+  const keys = Object.keys(schema) as (keyof C & string)[];
+  const width = Math.max(...keys.map((key) => label(key).length));
+  return keys
     .map((key) => {
       const spec = schema[key];
       const env = spec.env ? ` [env ${spec.env}]` : '';
-      return `  ${key.padEnd(22)} ${spec.doc} (default ${JSON.stringify(spec.default) ?? 'unset'})${env}`;
+      return `  ${label(key).padEnd(width)}  ${spec.doc} (default ${JSON.stringify(spec.default) ?? 'unset'})${env}`;
     })
     .join('\n');
 }

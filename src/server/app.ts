@@ -43,7 +43,7 @@ export function createPool(config: ServerConfig, logger: Logger): InferencePool 
     modelsDir: config.modelsDir,
     maxPixels: config.maxPixels,
     // Each worker's models get an equal share of the cores (onnxruntime would take them all).
-    threads: Math.max(1, Math.floor(availableParallelism() / config.workers)),
+    threads: config.threadsPerWorker > 0 ? config.threadsPerWorker : Math.max(1, Math.floor(availableParallelism() / config.workers)),
     logger,
   });
 }

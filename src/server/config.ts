@@ -29,6 +29,8 @@ export interface ServerConfig {
   readonly workers: number;
   /** Requests a worker runs at once: 2 lets one image decode while another runs the network. */
   readonly tasksPerWorker: number;
+  /** onnxruntime intra-op threads of each worker's models; 0 = the cores divided among the workers. */
+  readonly threadsPerWorker: number;
   /** Requests allowed to wait for a worker; one more gets 503 + Retry-After. */
   readonly queueSize: number;
   readonly deadlineMs: number;
@@ -89,6 +91,11 @@ export const SERVER_CONFIG_SCHEMA: ConfigSchema<ServerConfig> = {
     max: 8,
     env: 'NASNET_TASKS_PER_WORKER',
   }),
+  threadsPerWorker: intField(0, 'onnxruntime intra-op threads per worker (0 = cores / workers)', {
+    min: 0,
+    max: 64,
+    env: 'NASNET_THREADS_PER_WORKER',
+  }),
   queueSize: intField(64, 'requests that may wait for a worker before 503', { min: 0, max: 100_000, env: 'NASNET_QUEUE_SIZE' }),
   deadlineMs: intField(30_000, 'per-request deadline in ms (504 when exceeded)', { min: 1, max: 3_600_000, env: 'NASNET_DEADLINE_MS' }),
   retryAfterSeconds: intField(1, 'Retry-After seconds sent with 503', { min: 0, max: 3600, env: 'NASNET_RETRY_AFTER_SECONDS' }),
@@ -137,6 +144,6 @@ export function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfi
   return resolveConfig(SERVER_CONFIG_SCHEMA, [{ name: 'overrides', values: overrides }]);
 }
 
-export function describeServerConfig(): string {
-  return describeSchema(SERVER_CONFIG_SCHEMA);
+export function describeServerConfig(label?: (key: string) => string): string {
+  return describeSchema(SERVER_CONFIG_SCHEMA, label);
 }

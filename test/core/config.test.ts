@@ -71,3 +71,10 @@ test('describeSchema lists every field with its default and env variable', () =>
   assert.match(text, /port +TCP port \(default 3000\) \[env PORT\]/);
   assert.equal(text.split('\n').length, 5);
 });
+
+test('describeSchema aligns the docs after the longest label', () => {
+  const lines = describeSchema(SCHEMA, (key) => `--${key}-flag`).split('\n');
+  assert.ok(lines.every((line) => /^ {2}--\w+-flag +\S/.test(line)), lines.join('\n'));
+  const starts = lines.map((line) => line.length - line.replace(/^ {2}--\w+-flag +/, '').length);
+  assert.equal(new Set(starts).size, 1, `one doc column: ${starts.join(', ')}`);
+});
