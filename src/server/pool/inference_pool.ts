@@ -35,6 +35,9 @@ export interface InferenceResult {
 interface QueuedJob {
   readonly task: InferenceTask;
   readonly enqueuedAt: number;
+  /** performance.now() after which the job is answered DEADLINE_EXCEEDED instead of run. */
+  readonly deadlineAt: number;
+  readonly deadlineMs: number;
   readonly resolve: (result: InferenceResult) => void;
   readonly reject: (error: NasnetError) => void;
   timer: NodeJS.Timeout | undefined;
@@ -176,11 +179,12 @@ export class InferencePool {
       );
     }
     return new Promise((resolve, reject) => {
-      const job: QueuedJob = { task, enqueuedAt: performance.now(), resolve, reject, timer: undefined, settled: false };
+      const now = performance.now();
+      const job: QueuedJob = { task, enqueuedAt: now, deadlineAt: now + deadlineMs, deadlineMs, resolve, reject, timer: undefined, settled: false };
       job.timer = setTimeout(() => {
         const index = this.waiting.indexOf(job);
         if (index >= 0) this.waiting.splice(index, 1);
-        this.settle(job, () => reject(new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${deadlineMs} ms`)));
+        this.expire(job);
       }, deadlineMs);
       this.waiting.push(job);
       this.pump();
@@ -214,10 +218,16 @@ export class InferencePool {
     action();
   }
 
+  private expire(job: QueuedJob): void {
+    this.settle(job, () => job.reject(new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${job.deadlineMs} ms`)));
+  }
+
   private pump(): void {
     while (this.running < this.capacity && this.waiting.length > 0) {
       const job = this.waiting.shift() as QueuedJob;
-      this.dispatch(job);
+      // A busy event loop can run the deadline timer late: never hand an expired job to a worker.
+      if (performance.now() >= job.deadlineAt) this.expire(job);
+      else this.dispatch(job);
     }
   }
 

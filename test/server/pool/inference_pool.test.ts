@@ -64,14 +64,14 @@ describe('InferencePool', () => {
   });
 
   test('a queued task past its deadline is dropped (504), the running one still completes', async () => {
-    const running = pool.run({ kind: 'classify', image, topK: 5 }, 30_000);
+    const running = pool.run({ kind: 'detect', image, minScore: 0.5, maxDetections: 10 }, 30_000);
     const late = pool.run({ kind: 'classify', image, topK: 5 }, 1);
     assert.equal(pool.queueDepth, 1);
     await rejectsWith(late, 'DEADLINE_EXCEEDED');
     assert.equal(pool.queueDepth, 0, 'the expired task left the queue without running');
     const result = await running;
-    assert.equal(result.output.kind, 'classify');
-    assert.equal(pool.inFlight, 0);
+    assert.equal(result.output.kind, 'detect');
+    assert.equal(pool.inFlight, 0, 'the expired task was never handed to the worker');
   });
 
   test('a running task past its deadline answers 504 and frees its slot when the worker finishes', async () => {
