@@ -86,11 +86,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   if (values.python !== undefined) {
     const script = join(packageRoot(), 'bench', 'torchvision_frcnn.py');
     const { stdout } = await promisify(execFile)(values.python, [script, '--runs', String(runs)], { maxBuffer: 1 << 20 });
-    const result = JSON.parse(stdout) as Record<string, { median_ms: number; runs_ms: number[] } | string | number>;
+    type TorchvisionRuns = { median_ms: number; runs_ms: number[]; without_shim_runs_ms?: number[] };
+    const result = JSON.parse(stdout) as Record<string, TorchvisionRuns | string | number | boolean>;
     process.stdout.write(`torch ${String(result.torch)}, torchvision ${String(result.torchvision)}, ${String(result.threads)} threads, input 480x640 (min_size 480, max_size 640)\n`);
+    if (result.ops_shim === true) {
+      process.stdout.write('torchvision ops shimmed (bench/torchvision_ops_shim.py): "w/o NMS+ROI align" rows are lower bounds\n');
+    }
     for (const name of ['fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_resnet50_fpn']) {
-      const r = result[name] as { median_ms: number; runs_ms: number[] };
+      const r = result[name] as TorchvisionRuns;
       report(`torchvision ${name}`, r.runs_ms);
+      if (r.without_shim_runs_ms !== undefined) report(`torchvision ${name} w/o NMS+ROI align`, r.without_shim_runs_ms);
     }
   }
   const base = rows[0]!.ms;

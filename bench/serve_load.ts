@@ -1,7 +1,9 @@
 // Load test of `nasnet serve` (autocannon on loopback): POST /classify and /detect at concurrency
 // 1, 8 and 32 with 1 and 2 inference workers; throughput and p50/p99 latency; the ratio of the
 // server's throughput (1 worker) to the same model called in-process, one call after another, with the
-// same onnxruntime threads; the speed-up from 1 to 2 workers. The server runs in a child process so the
+// same onnxruntime threads; the speed-up from 1 to 2 workers; the cores the server and the load generator
+// used during each run (Linux /proc), which shows when the machine rather than the pool is the limit.
+// The server runs in a child process so the
 // load generator does not share its event loop. `--threads-per-worker 1` holds each worker's intra-op
 // threads at one, so that 1 -> 2 workers measures the pool alone (by default one worker already runs its
 // networks on every core).
@@ -9,6 +11,7 @@
 //   npx tsx bench/serve_load.ts [--duration 5] [--engine wasm] [--width 640 --height 480] [--threads-per-worker N]
 //   node dist/bench/serve_load.js ...
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
@@ -83,6 +86,24 @@ async function startServe(args: string[]): Promise<{ child: ChildProcess; url: s
   });
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (Linux; undefined elsewhere). */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cores used over a run: the server process, and this process (the load generator). */
+function coresUsed(server: number | undefined, generator: NodeJS.CpuUsage, seconds: number): string {
+  const generatorCores = (generator.user + generator.system) / 1e6 / seconds;
+  return `server ${server === undefined ? 'n/a' : (server / seconds).toFixed(2)} cores, load generator ${generatorCores.toFixed(2)} cores`;
+}
+
 async function load(url: string, route: string, connections: number, durationS: number, body: Buffer): Promise<Omit<LoadResult, 'route' | 'workers'>> {
   const result = await autocannon({
     url: `${url}${route}`,
@@ -152,10 +173,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     try {
       for (const route of ROUTES) {
         for (const connections of CONCURRENCIES) {
+          const serverCpu = processCpuSeconds(child.pid);
+          const generatorCpu = process.cpuUsage();
+          const started = performance.now();
           const r = { route, workers, ...(await load(url, route, connections, durationS, body)) };
+          const seconds = (performance.now() - started) / 1000;
+          const serverCpuAfter = processCpuSeconds(child.pid);
+          const cores = coresUsed(serverCpu === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpu, process.cpuUsage(generatorCpu), seconds);
           results.push(r);
           console.log(
-            `${route.padEnd(10)} workers ${workers} c=${String(connections).padStart(2)}: ${r.rps.toFixed(1).padStart(6)} req/s  p50 ${String(r.p50).padStart(4)} ms  p99 ${String(r.p99).padStart(4)} ms  non-2xx ${r.non2xx}`,
+            `${route.padEnd(10)} workers ${workers} c=${String(connections).padStart(2)}: ${r.rps.toFixed(1).padStart(6)} req/s  p50 ${String(r.p50).padStart(4)} ms  p99 ${String(r.p99).padStart(4)} ms  non-2xx ${r.non2xx}  (${cores})`,
           );
         }
       }
