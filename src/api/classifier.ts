@@ -44,24 +44,28 @@ export interface ClassifierArtifactConfig {
 
 export type InferenceEngine = 'onnx' | 'tfjs';
 
-export interface LoadClassifierOptions {
-  /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
-  readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
-  /** A Keras .h5 file or a checkpoint directory. */
-  readonly weights: string;
+/** How a classifier or detector runs, shared by loadClassifier and loadDetector. */
+export interface InferenceEngineOptions {
   readonly engine?: InferenceEngine;
   /** onnxruntime intra-op threads (0 = one per core). */
   readonly threads?: number;
   /** onnxruntime execution providers (default: env NASNET_ORT_PROVIDERS, else ['cpu']; see src/onnx/session.ts). */
   readonly executionProviders?: readonly string[];
-  /** Keep the exported ONNX beside the weights and reuse it (engine onnx; default true). */
+  /** Keep the exported ONNX graphs beside the weights and reuse them (engine onnx; default true). */
   readonly onnxCache?: boolean;
   /** Receives the ONNX cache's notes (an unwritable cache location, a rebuilt entry); default silent. */
   readonly logger?: Logger;
-  /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
-  readonly resizeKernel?: ResizeKernel;
   readonly maxPixels?: number;
   readonly name?: string;
+}
+
+export interface LoadClassifierOptions extends InferenceEngineOptions {
+  /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
+  readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
+  /** A Keras .h5 file or a checkpoint directory. */
+  readonly weights: string;
+  /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
+  readonly resizeKernel?: ResizeKernel;
 }
 
 export const DEFAULT_TOP_K = 5;

@@ -20,22 +20,11 @@ import { OnnxSession } from '../onnx/index.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
-import type { InferenceEngine } from './classifier.js';
+import type { InferenceEngineOptions } from './classifier.js';
 
-export interface LoadDetectorOptions {
+export interface LoadDetectorOptions extends InferenceEngineOptions {
   /** A detector checkpoint directory. */
   readonly weights: string;
-  readonly engine?: InferenceEngine;
-  /** onnxruntime intra-op threads (0 = one per core). */
-  readonly threads?: number;
-  /** onnxruntime execution providers (default: env NASNET_ORT_PROVIDERS, else ['cpu']; see src/onnx/session.ts). */
-  readonly executionProviders?: readonly string[];
-  /** Keep the two exported ONNX graphs beside the weights and reuse them (engine onnx; default true). */
-  readonly onnxCache?: boolean;
-  /** Receives the ONNX cache's notes (an unwritable cache location, a rebuilt entry); default silent. */
-  readonly logger?: Logger;
-  readonly maxPixels?: number;
-  readonly name?: string;
 }
 
 export const DEFAULT_MIN_SCORE = 0.05;

@@ -5,31 +5,17 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { loadClassifier } from '../../src/api/classifier.js';
 import { defaultClassifierPath } from '../../src/api/defaults.js';
 import { initEngine } from '../../src/core/engine.js';
 import { NasnetError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/paths.js';
-import { exportLayersModel, OnnxSession } from '../../src/onnx/index.js';
+import { OnnxSession } from '../../src/onnx/index.js';
 import { cachedOnnx, onnxCachePath, CACHE_DIR_NAME } from '../../src/onnx/model_cache.js';
+import { denseOnnx } from './onnx_test_utils.js';
 
 let root: string;
 let dense: Uint8Array;
-
-/** y = x0 + 2 x1 + 0.5 as ONNX (a real model for onnxruntime to accept or reject). */
-function denseOnnx(): Uint8Array {
-  const input = tfl.input({ shape: [2] });
-  const layer = tfl.layers.dense({ units: 1 });
-  const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
-  const weights = [tf.tensor2d([[1], [2]]), tf.tensor1d([0.5])];
-  layer.setWeights(weights);
-  tf.dispose(weights);
-  const bytes = exportLayersModel(model, { inputNames: ['x'], outputNames: ['y'] });
-  model.dispose();
-  return bytes;
-}
 
 /** Opens bytes on onnxruntime and returns y for x = [3, 4] (then releases the session). */
 async function openAndRun(bytes: Uint8Array): Promise<number> {

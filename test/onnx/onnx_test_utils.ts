@@ -1,7 +1,7 @@
 // Shared by the ONNX tests: seeded weights, and running an export on onnxruntime against tfjs.
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { createPrng } from '../../src/core/prng.js';
 import { exportLayersModel, OnnxSession, type ExportOptions } from '../../src/onnx/index.js';
 import type { GraphBuilder } from '../../src/onnx/graph.js';
@@ -40,4 +40,17 @@ export function opCounts(graph: GraphBuilder): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const node of graph.nodes) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
   return counts;
+}
+
+/** Dense 2 -> 1 with weights [1, 2] and bias 0.5 as ONNX: y = x0 + 2 x1 + 0.5 (a real model for onnxruntime). */
+export function denseOnnx(): Uint8Array {
+  const input = tfl.input({ shape: [2] });
+  const layer = tfl.layers.dense({ units: 1 });
+  const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
+  const weights = [tf.tensor2d([[1], [2]]), tf.tensor1d([0.5])];
+  layer.setWeights(weights);
+  tf.dispose(weights);
+  const bytes = exportLayersModel(model, { inputNames: ['x'], outputNames: ['y'] });
+  model.dispose();
+  return bytes;
 }

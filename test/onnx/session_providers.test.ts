@@ -1,26 +1,18 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { loadClassifier } from '../../src/api/classifier.js';
 import { defaultClassifierPath } from '../../src/api/defaults.js';
 import { initEngine } from '../../src/core/engine.js';
 import { NasnetError } from '../../src/core/errors.js';
-import { exportLayersModel, OnnxSession } from '../../src/onnx/index.js';
+import { OnnxSession } from '../../src/onnx/index.js';
 import { executionProvidersFromEnv, PROVIDERS_ENV } from '../../src/onnx/session.js';
+import { denseOnnx } from './onnx_test_utils.js';
 
 let bytes: Uint8Array;
 
 before(async () => {
   await initEngine({ backend: 'cpu' });
-  const input = tfl.input({ shape: [2] });
-  const layer = tfl.layers.dense({ units: 1 });
-  const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
-  const weights = [tf.tensor2d([[1], [2]]), tf.tensor1d([0.5])];
-  layer.setWeights(weights);
-  tf.dispose(weights);
-  bytes = exportLayersModel(model, { inputNames: ['x'], outputNames: ['y'] });
-  model.dispose();
+  bytes = denseOnnx();
 });
 
 const isError = (code: string, pattern: RegExp) => (e: unknown) => e instanceof NasnetError && e.code === code && pattern.test(e.message);
