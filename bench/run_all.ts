@@ -14,6 +14,7 @@ const BENCHMARKS: readonly { name: string; about: string }[] = [
   { name: 'detection_ops', about: 'proposal filtering, NMS, ROI align, postprocess (~2 min)' },
   { name: 'data_generation', about: 'synthetic data generation and batching (~1 min)' },
   { name: 'detect_latency', about: 'detection latency at 640x480, ours and torchvision (~5 min)' },
+  { name: 'detection_training_parallel', about: 'detection training steps/s with 1 and 2 workers (~3 min)' },
   { name: 'detector_onnx_stages', about: 'the default detector stage by stage, onnxruntime vs tfjs (~1 min)' },
   { name: 'serve_load', about: 'HTTP load test of the service (~5 min)' },
   { name: 'coco_eval_bench', about: 'coco-eval vs pycocotools on a val2017-sized case (~5 min)' },

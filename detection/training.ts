@@ -25,8 +25,11 @@ import type { Window } from './box_ops.js';
 import { toCocoXywh } from './box_ops.js';
 import { FasterRcnn, type GroundTruth } from './faster_rcnn.js';
 import type { FasterRcnnConfig } from './faster_rcnn_config.js';
-import type { LossName } from './losses.js';
 import { setBatchNormMomentum } from '../cells/keras_layers.js';
+import { initializeWeights } from '../backbones/weight_init.js';
+import { currentEngine } from '../src/core/engine.js';
+import { shardGradients, shardSamplerSeed, type ShardGradients } from './shard_gradients.js';
+import { assignPacked, batchNormStatistics, packTensors, TrainingReplicas, type ReplicaJob, type ReplicaResult } from './training_replicas.js';
 
 export interface DetectionTrainingOptions {
   readonly model: Partial<FasterRcnnConfig>;
@@ -53,9 +56,17 @@ export interface DetectionTrainingOptions {
   readonly preciseBatchNormBatches?: number;
   /** Called before the first step with the model, e.g. to load ImageNet backbone weights. */
   readonly initialize?: (model: FasterRcnn) => Promise<void>;
+  /**
+   * Data-parallel replicas (default 1): the batch is split into this many equal shards, shard 0 runs on
+   * this thread and the others on worker threads (training_replicas.ts). Must divide `batchSize`.
+   */
+  readonly workers?: number;
 }
 
 export const OPTIMIZER_PREFIX = 'optimizer/';
+
+/** deriveSeed stream of the backbone's initial weights (with the model seed and the stage index). */
+const BACKBONE_INIT_STREAM = 0x1a17;
 
 /** One training batch in the network frame: images [N,S,S,3], gt boxes normalised to S. */
 export interface NetworkBatch {
@@ -142,9 +153,14 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
   private readonly optimizer: Optimizer;
   private readonly schedule: LrSchedule;
   private readonly trainables: TrainableVariable[];
-  private readonly nameOf: Map<string, string>;
+  private readonly workers: number;
+  private replicas: Promise<TrainingReplicas> | undefined;
 
   constructor(private readonly options: DetectionTrainingOptions) {
+    this.workers = options.workers ?? 1;
+    if (!Number.isInteger(this.workers) || this.workers < 1 || options.batchSize % this.workers !== 0) {
+      throw new NasnetError('INVALID_ARGUMENT', `workers must be a positive integer that divides the batch size ${options.batchSize}; received ${this.workers}`, { field: 'workers' });
+    }
     this.model = new FasterRcnn({ ...options.model, numClasses: options.train.categories.length });
     this.epochs = options.epochs;
     this.stepsPerEpoch = batchesPerEpoch(options.train.records.length, options.batchSize, true);
@@ -157,7 +173,6 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
       warmupSteps: options.warmupSteps,
     };
     this.trainables = this.model.variables().filter((v) => v.trainable).map(({ name, variable }) => ({ name, variable }));
-    this.nameOf = new Map(this.trainables.map((t) => [t.variable.name, t.name]));
   }
 
   async *batches(epoch: number, skip: number): AsyncIterable<NetworkBatch> {
@@ -169,20 +184,59 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
   }
 
   async trainStep(batch: NetworkBatch, globalStep: number): Promise<Record<string, number>> {
-    const weights = this.model.config.lossWeights;
-    const prng = createPrng(deriveSeed(this.options.seed, 0x5a3, globalStep));
-    let losses: Record<LossName, tf.Scalar> | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      losses = this.model.losses(batch.images, batch.groundTruth, batch.windows, prng);
-      for (const loss of Object.values(losses)) tf.keep(loss);
-      return tf.addN(Object.entries(losses).map(([name, loss]) => tf.mul(loss, weights[name as LossName]))) as tf.Scalar;
-    }, this.trainables.map((t) => t.variable));
-    const byName = Object.fromEntries(Object.entries(grads).map(([name, g]) => [this.nameOf.get(name)!, g]));
-    this.optimizer.apply(this.trainables, byName, learningRateAt(this.schedule, globalStep));
-    const out: Record<string, number> = { loss: (await value.data())[0]! };
-    for (const [name, loss] of Object.entries(losses!)) out[name] = (await loss.data())[0]!;
-    tf.dispose([value, ...Object.values(grads), ...Object.values(losses!)]);
-    return out;
+    const { grads, losses } = await this.gradients(batch, globalStep);
+    try {
+      this.optimizer.apply(this.trainables, grads, learningRateAt(this.schedule, globalStep));
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
+    return losses;
+  }
+
+  /**
+   * The step's gradients (caller disposes) and losses; BatchNorm statistics are updated. With several
+   * workers: the means over the shards, shard 0 on this thread while the worker threads compute the
+   * others from the same weights.
+   */
+  async gradients(batch: NetworkBatch, globalStep: number): Promise<ShardGradients> {
+    if (this.workers === 1) return shardGradients(this.model, this.trainables, batch, shardSamplerSeed(this.options.seed, globalStep, 0));
+    this.replicas ??= TrainingReplicas.start(this.workers - 1, { model: this.model.config, backend: currentEngine()?.backend ?? 'wasm' });
+    const replicas = await this.replicas;
+    const variables = this.model.variables();
+    const weights = packTensors(variables.map((v) => v.variable));
+    const n = batch.images.shape[0] / this.workers;
+    const [, size, , channels] = batch.images.shape;
+    const pixels = (await batch.images.data()) as Float32Array;
+    const jobs: ReplicaJob[] = Array.from({ length: this.workers - 1 }, (_, k) => {
+      const first = (k + 1) * n;
+      return {
+        weights,
+        images: pixels.slice(first * size * size * channels, (first + n) * size * size * channels),
+        shape: [n, size, size, channels],
+        groundTruth: batch.groundTruth.slice(first, first + n),
+        windows: batch.windows.slice(first, first + n),
+        samplerSeed: shardSamplerSeed(this.options.seed, globalStep, k + 1),
+      };
+    });
+    const remote = replicas.run(jobs);
+    const images = tf.slice(batch.images, [0, 0, 0, 0], [n, -1, -1, -1]);
+    let local: ShardGradients;
+    try {
+      local = await shardGradients(this.model, this.trainables, { images, groundTruth: batch.groundTruth.slice(0, n), windows: batch.windows.slice(0, n) }, shardSamplerSeed(this.options.seed, globalStep, 0));
+    } finally {
+      images.dispose();
+    }
+    let results: ReplicaResult[];
+    try {
+      results = await remote;
+    } catch (error) {
+      tf.dispose(Object.values(local.grads));
+      throw error;
+    }
+    const statistics = batchNormStatistics(variables).map((v) => v.variable);
+    assignPacked(statistics, meanOf([packTensors(statistics), ...results.map((r) => r.statistics)]));
+    const losses = Object.fromEntries(Object.entries(local.losses).map(([name, value]) => [name, results.reduce((sum, r) => sum + r.losses[name]!, value) / this.workers]));
+    return { grads: averageGradients(local.grads, results, this.trainables), losses };
   }
 
   /**
@@ -229,6 +283,9 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
 
   async restore(): Promise<TrainingState | undefined> {
     if (!(await checkpointExists(this.options.checkpointDir))) {
+      // tfjs-layers draws the backbone's initial weights unseeded; redraw them from the model seed so that
+      // a run is reproducible from its command (the RPN and box head are seeded at construction).
+      this.model.backboneModels.forEach((m, k) => initializeWeights(m, deriveSeed(this.model.config.seed, BACKBONE_INIT_STREAM, k)));
       await this.options.initialize?.(this.model);
       return undefined;
     }
@@ -244,9 +301,46 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
   }
 
   dispose(): void {
+    void this.replicas?.then((r) => r.terminate(), () => undefined);
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+/** Element-wise mean of equally long arrays. */
+function meanOf(arrays: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays[0]!.length);
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (const a of arrays) sum += a[i]!;
+    out[i] = sum / arrays.length;
+  }
+  return out;
+}
+
+/**
+ * The mean of the local gradients (disposed here) and the replicas' per variable, over the replicas that
+ * have one (every shard runs the same graph, so all do unless a loss term is absent everywhere).
+ */
+function averageGradients(local: Record<string, tf.Tensor>, results: readonly ReplicaResult[], trainables: readonly TrainableVariable[]): Record<string, tf.Tensor> {
+  const shapes = new Map(trainables.map((t) => [t.name, t.variable.shape]));
+  const parts = new Map<string, tf.Tensor[]>(Object.entries(local).map(([name, g]) => [name, [g]]));
+  return tf.tidy(() => {
+    for (const result of results) {
+      let offset = 0;
+      for (const name of result.gradNames) {
+        const shape = shapes.get(name)!;
+        const size = shape.reduce((a, b) => a * b, 1);
+        const list = parts.get(name) ?? [];
+        list.push(tf.tensor(result.grads.subarray(offset, offset + size), shape, 'float32'));
+        parts.set(name, list);
+        offset += size;
+      }
+    }
+    const out = Object.fromEntries([...parts].map(([name, list]) => [name, tf.div(tf.addN(list), list.length)]));
+    tf.dispose(Object.values(local));
+    return out;
+  });
 }
 
 /** Copies checkpoint weights into the model; every model weight must be present with its shape. */

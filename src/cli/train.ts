@@ -43,6 +43,8 @@ Detection options:
   --precise-bn N          before validating, set the BN statistics to the average over N training batches
                           (default 10; 0 keeps the moving averages)
   --model-seed N          weight initialisation seed (default 0)
+  --workers N             data-parallel replicas, one thread each (default 1; must divide --batch-size):
+                          shard 0 runs on the main thread, the others on worker threads
   -h, --help              this text
 
 Exit codes: 0 ok, 2 bad command line, 3 unreadable file, 4 invalid data, 5 bad config, 6 engine unavailable.
@@ -56,7 +58,7 @@ const FLAGS = {
   'penultimate-filters': { type: 'string' }, 'stem-filters': { type: 'string' }, 'image-size': { type: 'string' },
   'box-head': { type: 'string' }, 'backbone-weights': { type: 'string' }, 'frozen-bn': { type: 'boolean' },
   'scale-min': { type: 'string' }, flip: { type: 'string' }, 'val-limit': { type: 'string' }, 'model-seed': { type: 'string' },
-  'precise-bn': { type: 'string' },
+  'precise-bn': { type: 'string' }, workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -178,6 +180,7 @@ async function trainDetection(values: Values, io: CliStreams, signal: AbortSigna
     scaleRange: [scaleMin, 1],
     flipProbability: real(values, 'flip', 0.5),
     seed: shared.seed,
+    workers: int(values, 'workers', 1),
     initialize:
       typeof weightsFile === 'string'
         ? async (detector) => {

@@ -1,5 +1,5 @@
 // nasnet train --task detection: a one-step run on a tiny config writes a checkpoint that a rerun resumes
-// (nothing left to do) and that loadDetector reads; command-line errors exit 2.
+// (nothing left to do) and that loadDetector reads; --workers trains data-parallel; command-line errors exit 2.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -38,6 +38,18 @@ describe('nasnet train', () => {
     const detector = await loadDetector({ weights: out, engine: 'tfjs' });
     assert.equal(detector.info.numClasses, 6); // the shapes categories, from the data
     detector.dispose();
+  });
+
+  test('--workers 2 trains data-parallel with a worker thread; a count that does not divide the batch exits 2', async () => {
+    const argv = ['--task', 'detection', '--data', join(root, 'data'), '--config', join(root, 'tiny.json'), '--epochs', '1', '--batch-size', '2', '--precise-bn', '0', '--backend', 'wasm'];
+    const run = await runCli(main, ...argv, '--out', join(root, 'ckpt-workers'), '--workers', '2');
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as { globalStep: number; last: { train: Record<string, number> } };
+    assert.equal(summary.globalStep, 1);
+    for (const value of Object.values(summary.last.train)) assert.ok(Number.isFinite(value));
+    const bad = await runCli(main, ...argv, '--out', join(root, 'ckpt-bad'), '--workers', '3');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /workers must be a positive integer that divides the batch size 2; received 3/);
   });
 
   test('--task classification hands the command line to the classification trainer', async () => {

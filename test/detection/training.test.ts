@@ -10,6 +10,7 @@ import { initEngine } from '../../src/core/engine.js';
 import { generateShapesDataset, shapesConfigForSize } from '../../src/data/shapes.js';
 import { loadCocoSplit, type DetectionDataset } from '../../src/data/coco_dataset.js';
 import { DetectionTrainingTask, evaluateDetector, type DetectionTrainingOptions, type NetworkBatch } from '../../detection/training.js';
+import { packTensors } from '../../detection/training_replicas.js';
 import { tempDir } from '../data/temp.js';
 import { TINY_DETECTOR } from './tiny_detector.js';
 
@@ -112,6 +113,21 @@ describe('DetectionTrainingTask', () => {
       a.dispose();
       b.dispose();
     }
+  });
+
+  test('a fresh run draws its initial weights from the model seed', async () => {
+    const weightsOf = async (seed: number): Promise<Float32Array> => {
+      const task = new DetectionTrainingTask({ ...options(join(root, `ckpt-init-${seed}`)), model: { ...TINY_DETECTOR, classNames: [], categoryIds: [], seed } });
+      try {
+        assert.equal(await task.restore(), undefined);
+        return packTensors(task.model.variables().map((v) => v.variable));
+      } finally {
+        task.dispose();
+      }
+    };
+    const [a, b, c] = [await weightsOf(4), await weightsOf(4), await weightsOf(5)];
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
   });
 
   test('validation scores the detector with the COCO evaluator and leaks no tensors', async () => {

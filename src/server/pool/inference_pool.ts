@@ -2,11 +2,11 @@
 // copies) behind a bounded FIFO queue that this class owns, so that it can answer "full" at once
 // (503 + Retry-After), drop queued work whose deadline passed, and report queue depth and in-flight
 // counts. Piscina's own queue stays empty: a task is handed over only when a worker slot is free.
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ModelInfo } from '../../api/types.js';
 import { NasnetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { workerScript } from '../../core/worker_script.js';
 import {
   isLifecycleMessage,
   type InferenceOutput,
@@ -44,37 +44,6 @@ interface QueuedJob {
   settled: boolean;
 }
 
-/** Flags a worker needs from the main process: module loaders and source maps. */
-const LOADER_FLAGS = ['--require', '-r', '--import', '--loader', '--experimental-loader', '--conditions', '-C'];
-
-/**
- * The loader-related part of process.execArgv. A worker must not inherit the rest: flags about the
- * main script (`--input-type`, `-e`) break it, and process-wide flags (`--expose-gc`) are refused.
- */
-function loaderExecArgv(): string[] {
-  const argv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const arg = process.execArgv[i] as string;
-    const name = arg.split('=')[0] as string;
-    if (arg === '--enable-source-maps') argv.push(arg);
-    else if (LOADER_FLAGS.includes(name)) argv.push(...(arg.includes('=') ? [arg] : [arg, process.execArgv[++i] as string]));
-  }
-  return argv;
-}
-
-/**
- * The worker script next to this module, with this module's extension: `.js` from dist/, `.ts` under
- * tsx. tsx registers its loader on the main thread only, so a `.ts` worker also needs it registered.
- */
-function workerScript(): { filename: string; execArgv: string[] } {
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const filename = fileURLToPath(new URL(`./inference_worker${extension}`, import.meta.url));
-  if (extension === '.js') return { filename, execArgv: loaderExecArgv() };
-  const api = import.meta.resolve('tsx/esm/api');
-  const boot = `data:text/javascript,import{register}from${encodeURIComponent(JSON.stringify(api))};register();`;
-  return { filename, execArgv: [...loaderExecArgv(), '--import', boot] };
-}
-
 export class InferencePool {
   private readonly piscina: Piscina<WorkerTask, WorkerReply>;
   private readonly options: InferencePoolOptions;
@@ -92,7 +61,7 @@ export class InferencePool {
   constructor(options: InferencePoolOptions) {
     this.options = options;
     this.capacity = options.workers * options.tasksPerWorker;
-    const { filename, execArgv } = workerScript();
+    const { filename, execArgv } = workerScript(import.meta.url, 'inference_worker');
     const workerData: WorkerInit = {
       engine: options.engine,
       classifier: options.classifier,
