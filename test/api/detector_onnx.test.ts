@@ -135,6 +135,8 @@ describe('detector on onnxruntime vs TensorFlow.js', () => {
       { bytes: await sceneBytes(256, 256, 21), name: '256x256' },
       { bytes: await sceneBytes(320, 200, 22), name: '320x200' },
       { bytes: await sceneBytes(180, 300, 23), name: '180x300' },
+      { bytes: await sceneBytes(256, 256, 24), name: '256x256 (2)' },
+      { bytes: await sceneBytes(300, 240, 25), name: '300x240' },
     ];
     // onnxCache false: the test must not write beside the shipped weights.
     const compared = await compareEngines(defaultDetectorPath(), images, false);
