@@ -153,6 +153,9 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
   private readonly optimizer: Optimizer;
   private readonly schedule: LrSchedule;
   private readonly trainables: TrainableVariable[];
+  /** Every variable in FasterRcnn.variables() order (what replicas receive), and the BN moving statistics. */
+  private readonly allVariables: tf.Variable[];
+  private readonly statistics: tf.Variable[];
   private readonly workers: number;
   private replicas: Promise<TrainingReplicas> | undefined;
 
@@ -172,7 +175,10 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
       factor: 0.1,
       warmupSteps: options.warmupSteps,
     };
-    this.trainables = this.model.variables().filter((v) => v.trainable).map(({ name, variable }) => ({ name, variable }));
+    const variables = this.model.variables();
+    this.trainables = variables.filter((v) => v.trainable).map(({ name, variable }) => ({ name, variable }));
+    this.allVariables = variables.map((v) => v.variable);
+    this.statistics = batchNormStatistics(variables).map((v) => v.variable);
   }
 
   async *batches(epoch: number, skip: number): AsyncIterable<NetworkBatch> {
@@ -202,8 +208,7 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
     if (this.workers === 1) return shardGradients(this.model, this.trainables, batch, shardSamplerSeed(this.options.seed, globalStep, 0));
     this.replicas ??= TrainingReplicas.start(this.workers - 1, { model: this.model.config, backend: currentEngine()?.backend ?? 'wasm' });
     const replicas = await this.replicas;
-    const variables = this.model.variables();
-    const weights = packTensors(variables.map((v) => v.variable));
+    const weights = packTensors(this.allVariables);
     const n = batch.images.shape[0] / this.workers;
     const [, size, , channels] = batch.images.shape;
     const pixels = (await batch.images.data()) as Float32Array;
@@ -233,8 +238,7 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
       tf.dispose(Object.values(local.grads));
       throw error;
     }
-    const statistics = batchNormStatistics(variables).map((v) => v.variable);
-    assignPacked(statistics, meanOf([packTensors(statistics), ...results.map((r) => r.statistics)]));
+    assignPacked(this.statistics, meanOf([packTensors(this.statistics), ...results.map((r) => r.statistics)]));
     const losses = Object.fromEntries(Object.entries(local.losses).map(([name, value]) => [name, results.reduce((sum, r) => sum + r.losses[name]!, value) / this.workers]));
     return { grads: averageGradients(local.grads, results, this.trainables), losses };
   }
