@@ -224,6 +224,8 @@ export class DetectionTrainingTask implements TrainingTask<NetworkBatch> {
       };
     });
     const remote = replicas.run(jobs);
+    // Handled below; this keeps a replica failure from going unhandled when shard 0 throws first.
+    remote.catch(() => undefined);
     const images = tf.slice(batch.images, [0, 0, 0, 0], [n, -1, -1, -1]);
     let local: ShardGradients;
     try {

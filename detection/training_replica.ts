@@ -6,7 +6,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/core/engine.js';
-import { isNasnetError } from '../src/core/errors.js';
+import { toWireError } from '../src/core/errors.js';
 import { FasterRcnn } from './faster_rcnn.js';
 import { shardGradients } from './shard_gradients.js';
 import {
@@ -18,13 +18,7 @@ import {
   type ReplicaJob,
   type ReplicaReady,
   type ReplicaReply,
-  type WireError,
 } from './training_replicas.js';
-
-function toWire(error: unknown): WireError {
-  if (isNasnetError(error)) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
 
 async function serve(init: ReplicaInit, port: NonNullable<typeof parentPort>): Promise<void> {
   let model: FasterRcnn;
@@ -32,7 +26,7 @@ async function serve(init: ReplicaInit, port: NonNullable<typeof parentPort>): P
     await initEngine({ backend: init.backend });
     model = new FasterRcnn(init.model);
   } catch (error) {
-    port.postMessage({ ready: false, error: toWire(error) } satisfies ReplicaReady);
+    port.postMessage({ ready: false, error: toWireError(error) } satisfies ReplicaReady);
     return;
   }
   const variables = model.variables();
@@ -53,7 +47,7 @@ async function serve(init: ReplicaInit, port: NonNullable<typeof parentPort>): P
         tf.dispose(Object.values(grads));
         return { ok: true, gradNames, grads: packed, statistics: packTensors(statistics), losses };
       } catch (error) {
-        return { ok: false, error: toWire(error) };
+        return { ok: false, error: toWireError(error) };
       } finally {
         images.dispose();
       }

@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineName } from '../src/core/engine.js';
-import { NasnetError, type ErrorCode } from '../src/core/errors.js';
+import { NasnetError, type WireError } from '../src/core/errors.js';
 import { workerScript } from '../src/core/worker_script.js';
 import type { Window } from './box_ops.js';
 import type { FasterRcnnConfig } from './faster_rcnn_config.js';
@@ -43,11 +43,6 @@ export interface ReplicaResult {
   /** The BatchNorm moving statistics after the step (packed in batchNormStatistics order). */
   readonly statistics: Float32Array;
   readonly losses: Record<string, number>;
-}
-
-export interface WireError {
-  readonly code: ErrorCode;
-  readonly message: string;
 }
 
 export type ReplicaReply = ({ readonly ok: true } & ReplicaResult) | { readonly ok: false; readonly error: WireError };

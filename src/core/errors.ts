@@ -73,6 +73,18 @@ export function isNasnetError(error: unknown): error is NasnetError {
   return error instanceof NasnetError;
 }
 
+/** An error as it crosses a worker-thread boundary: structured clone keeps data, not the class. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Any thrown value as a WireError (untyped errors become INTERNAL). */
+export function toWireError(error: unknown): WireError {
+  if (isNasnetError(error)) return { code: error.code, message: error.message };
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
 /** Exit code for any thrown value: typed errors by table, anything else is internal. */
 export function exitCodeOf(error: unknown): ExitCode {
   return isNasnetError(error) ? error.exitCode : EXIT.INTERNAL;

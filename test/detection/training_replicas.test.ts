@@ -1,6 +1,7 @@
 // Data-parallel detection training: with two workers a step's gradients, losses and BatchNorm
 // statistics are the means of the two half-batch shards computed in-process from the same weights, the
-// main thread leaks no tensors over steps, and a worker count that does not divide the batch is refused.
+// main thread leaks no tensors over steps, a worker count that does not divide the batch is refused, and a
+// replica's failure reaches the main thread with its error code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { generateShapesDataset, shapesConfigForSize } from '../../src/data/shape
 import { loadCocoSplit, type DetectionDataset } from '../../src/data/coco_dataset.js';
 import { DetectionTrainingTask, type DetectionTrainingOptions, type NetworkBatch } from '../../detection/training.js';
 import { shardGradients, shardSamplerSeed, type ShardGradients } from '../../detection/shard_gradients.js';
-import { assignPacked, batchNormStatistics, packTensors } from '../../detection/training_replicas.js';
+import { assignPacked, batchNormStatistics, packTensors, TrainingReplicas } from '../../detection/training_replicas.js';
+import type { FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { tempDir } from '../data/temp.js';
 import { TINY_DETECTOR } from './tiny_detector.js';
 
@@ -138,4 +140,9 @@ describe('data-parallel detection training (workers = 2)', () => {
 test('a worker count that does not divide the batch size is refused', () => {
   assert.throws(() => new DetectionTrainingTask(options(3, 4)), { name: 'NasnetError', code: 'INVALID_ARGUMENT', message: /divides the batch size 4; received 3/ });
   assert.throws(() => new DetectionTrainingTask(options(0, 4)), { code: 'INVALID_ARGUMENT' });
+});
+
+test('a replica that cannot build its detector fails start() with the typed error from its thread', async () => {
+  const model = { ...TINY_DETECTOR, imageSize: 8 } as FasterRcnnConfig;
+  await assert.rejects(TrainingReplicas.start(1, { model, backend: 'wasm' }), { name: 'NasnetError', code: 'INVALID_CONFIG', message: /a training replica failed to start: .*imageSize must be >= 64/ });
 });

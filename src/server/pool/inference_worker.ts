@@ -5,14 +5,9 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, Detector } from '../../api/types.js';
 import { initEngine } from '../../core/engine.js';
-import { isNasnetError } from '../../core/errors.js';
+import { toWireError } from '../../core/errors.js';
 import { loadClassifier, loadDetector } from '../../models/builtin.js';
 import type { InferenceOutput, WireError, WorkerInit, WorkerLifecycleMessage, WorkerReply, WorkerStats, WorkerTask } from './protocol.js';
-
-function toWire(error: unknown): WireError {
-  if (isNasnetError(error)) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
 
 function stats(): WorkerStats {
   const memory = tf.memory();
@@ -32,7 +27,7 @@ async function load(init: WorkerInit): Promise<{ classifier: Classifier; detecto
     announce({ type: 'nasnet-worker-ready', threadId, models: [classifier.info, detector.info] });
     return { classifier, detector };
   } catch (error) {
-    const wire = toWire(error);
+    const wire = toWireError(error);
     announce({ type: 'nasnet-worker-failed', threadId, error: wire });
     return wire;
   }
@@ -62,6 +57,6 @@ export default async function run(task: WorkerTask): Promise<WorkerReply> {
     const output = await infer(task);
     return { ok: true, output, inferenceMs: performance.now() - start, stats: stats() };
   } catch (error) {
-    return { ok: false, error: toWire(error), stats: stats() };
+    return { ok: false, error: toWireError(error), stats: stats() };
   }
 }

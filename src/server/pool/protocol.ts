@@ -1,7 +1,7 @@
 // Messages between the inference pool (main thread) and its workers. Everything here crosses a
 // worker_threads boundary by structured clone, so it is plain data: errors travel as {code, message}.
 import type { ClassPrediction, Detection, ImageMeta, ModelInfo } from '../../api/types.js';
-import type { ErrorCode } from '../../core/errors.js';
+import type { WireError } from '../../core/errors.js';
 import type { EngineRequest } from '../../core/engine.js';
 import type { ModelSpec } from '../../models/registry.js';
 
@@ -33,10 +33,7 @@ export type InferenceOutput =
   | { readonly kind: 'classify'; readonly predictions: ClassPrediction[]; readonly image: ImageMeta }
   | { readonly kind: 'detect'; readonly detections: Detection[]; readonly image: ImageMeta };
 
-export interface WireError {
-  readonly code: ErrorCode;
-  readonly message: string;
-}
+export type { WireError };
 
 export type WorkerReply =
   | { readonly ok: true; readonly output: InferenceOutput | null; readonly inferenceMs: number; readonly stats: WorkerStats }
