@@ -20,6 +20,8 @@ COPY package.json package-lock.json .npmrc ./
 # install script (sharp and onnxruntime-node ship prebuilt binaries in their npm packages).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY core ./core
+COPY data ./data
 COPY cells ./cells
 COPY backbones ./backbones
 COPY detection ./detection

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'models/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/labels/**', 'models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

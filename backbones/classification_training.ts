@@ -1,4 +1,4 @@
-// NASNet classification training: the TrainingTask that runTraining (src/core/training/loop.ts) drives.
+// NASNet classification training: the TrainingTask that runTraining (core/training/loop.ts) drives.
 // Each step runs the network in training mode (BatchNorm on batch statistics, ScheduledDropPath on with
 // keep probability scheduled by training progress) under tf.variableGrads, takes label-smoothed softmax
 // cross-entropy of the logits plus auxWeight x that of the aux head, and applies momentum SGD or TF1
@@ -17,15 +17,15 @@
 import { readdir } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { TRAINING_STATE_PREFIX, classifierArtifactConfig, type ClassifierArtifactConfig } from '../src/api/classifier.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/core/checkpoint.js';
-import { NasnetError } from '../src/core/errors.js';
-import { runTraining, type TrainingState, type TrainingTask } from '../src/core/training/loop.js';
-import { learningRateAt, type LrSchedule } from '../src/core/training/lr_schedule.js';
-import { Optimizer, type TrainableVariable } from '../src/core/training/optimizers.js';
-import { batchesPerEpoch, classificationBatches, type ClassificationBatch } from '../src/data/batcher.js';
-import { openClassificationData, type ClassificationSource } from '../src/data/classification_source.js';
-import { deriveSeed } from '../src/data/seed.js';
+import { TRAINING_STATE_PREFIX, classifierArtifactConfig, type ClassifierArtifactConfig } from './classifier_artifact.js';
+import { loadCheckpoint, saveCheckpoint } from '../core/checkpoint.js';
+import { NasnetError } from '../core/errors.js';
+import { runTraining, type TrainingState, type TrainingTask } from '../core/training/loop.js';
+import { learningRateAt, type LrSchedule } from '../core/training/lr_schedule.js';
+import { Optimizer, type TrainableVariable } from '../core/training/optimizers.js';
+import { batchesPerEpoch, classificationBatches, type ClassificationBatch } from '../data/batcher.js';
+import { openClassificationData, type ClassificationSource } from '../data/classification_source.js';
+import { deriveSeed } from '../data/seed.js';
 import { setDropPathProgress } from '../cells/drop_path.js';
 import {
   backbonePartial, resolveClassificationTraining, type ClassificationTrainingInput, type ClassificationTrainingOptions,
@@ -35,7 +35,7 @@ import { buildNasnet, type NasnetNetwork } from './nasnet.js';
 import { initializeWeights } from './weight_init.js';
 
 const OPTIMIZER_PREFIX = `${TRAINING_STATE_PREFIX}optimizer/`;
-/** Random streams of the model (the data layer's streams are tagged 1..4 in src/data/seed.ts). */
+/** Random streams of the model (the data layer's streams are tagged 1..4 in data/seed.ts). */
 const STREAM = { INIT: 101, DROP_PATH: 102 } as const;
 
 /** Mean softmax cross-entropy of `logits` [N,K] against int labels [N], labels smoothed as TF does. */

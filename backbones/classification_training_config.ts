@@ -3,8 +3,8 @@
 // recipes (spec/nasnet.md 4.2): CIFAR = momentum 0.9, lr 0.025 at batch 32, single-period cosine decay,
 // L2 5e-4, clip 5, aux weight 0.4, drop-path keep 0.6, BN decay 0.9; ImageNet = RMSProp (decay 0.9,
 // eps 1.0), x0.97 every 2.4 epochs, label smoothing 0.1, clip 10.
-import { NasnetError } from '../src/core/errors.js';
-import { DEFAULT_CLASSIFICATION_AUGMENT, type ClassificationAugment } from '../src/data/augment.js';
+import { NasnetError } from '../core/errors.js';
+import { DEFAULT_CLASSIFICATION_AUGMENT, type ClassificationAugment } from '../data/augment.js';
 import { NASNET_PRESETS, type NasnetConfig, type NasnetPresetName } from './config.js';
 
 export const TRAINING_OPTIMIZERS = ['momentum', 'rmsprop'] as const;

@@ -3,7 +3,7 @@
 import { genotypeIssues, type Genotype } from '../cells/genotype.js';
 import { NASNET_A } from '../cells/genotypes.js';
 import { KERAS_BN } from '../cells/keras_layers.js';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 export const STEM_KINDS = ['imagenet', 'cifar'] as const;
 export type StemKind = (typeof STEM_KINDS)[number];

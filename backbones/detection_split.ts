@@ -14,7 +14,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { KerasNamer, channels, concat, relu } from '../cells/keras_layers.js';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { resolveNasnetConfig, type NasnetConfig, type NasnetPresetName } from './config.js';
 import { buildStem } from './heads.js';
 import { buildCells, cellPlan } from './nasnet.js';

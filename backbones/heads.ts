@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { KerasNamer, applyTo, batchNorm, conv2d, pool2d, relu, spatialSize } from '../cells/keras_layers.js';
 import type { NasnetConfig } from './config.js';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 export function buildStem(config: NasnetConfig, image: SymbolicTensor): SymbolicTensor {
   const imagenet = config.stem === 'imagenet';

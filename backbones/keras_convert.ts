@@ -5,9 +5,9 @@
 // name scopes ('normal_A_block_0/.../separable_conv_1_normal_left1_0/depthwise_kernel'); the layer is the
 // h5 group and the last path component names the tensor (spec nasnet.md 3.3), so neither suffix nor
 // scope reaches our names.
-import type { WeightSpec } from '../src/core/checkpoint.js';
-import { compareWeights, mismatchError } from '../src/core/checkpoint_manifest.js';
-import { NasnetError } from '../src/core/errors.js';
+import type { WeightSpec } from '../core/checkpoint.js';
+import { compareWeights, mismatchError } from '../core/checkpoint_manifest.js';
+import { NasnetError } from '../core/errors.js';
 import type { KerasLayerWeights, KerasWeightFile } from './keras_h5.js';
 
 export interface NamedWeight {

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import h5wasm, { type Attribute, type File as H5File, type Group } from 'h5wasm/node';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 export interface KerasWeight {
   /** Exactly as listed in the layer's weight_names attr, e.g. `stem_conv1/kernel:0`. */

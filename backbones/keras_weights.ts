@@ -4,7 +4,7 @@
 // mismatched weights are reported together in one WEIGHTS_MISMATCH error.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { kerasFileToNamedWeights, matchNamedWeights, namedWeightsToKerasFile, type NamedWeight, type WeightSpec } from './keras_convert.js';
 import type { KerasWeightFile } from './keras_h5.js';
 import { kerasLayerOrder } from './keras_order.js';

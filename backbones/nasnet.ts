@@ -9,7 +9,7 @@ import { KerasNamer, channels, relu, setBatchNormMomentum } from '../cells/keras
 import type { CellKind } from '../cells/search_space.js';
 import { FILTER_MULTIPLIER, baseFilters, resolveNasnetConfig, type NasnetConfig, type NasnetPresetName } from './config.js';
 import { buildAuxHead, buildClassifier, buildStem } from './heads.js';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 /** One cell of the network, in build order. */
 export interface CellPlan {

@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { NasnetError } from '../src/core/errors.js';
-import { deriveSeed } from '../src/data/seed.js';
+import { NasnetError } from '../core/errors.js';
+import { deriveSeed } from '../data/seed.js';
 
 /** Config keys of the initializers of tfjs-layers' weights, by weight leaf name. */
 const INITIALIZER_KEYS: Readonly<Record<string, string>> = {

@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ClassificationTrainingTask } from '../backbones/classification_training.js';
 import type { ClassificationTrainingInput } from '../backbones/classification_training_config.js';
-import { initEngine } from '../src/core/engine.js';
-import { runTraining } from '../src/core/training/loop.js';
-import { generateSyntheticClasses } from '../src/data/synthetic_classes.js';
+import { initEngine } from '../core/engine.js';
+import { runTraining } from '../core/training/loop.js';
+import { generateSyntheticClasses } from '../data/synthetic_classes.js';
 
 const FLAGS = {
   dir: { type: 'string', default: join(tmpdir(), 'nasnet-bench-classification') },

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPrng } from '../src/core/prng.js';
+import { createPrng } from '../core/prng.js';
 
 export interface GenOptions {
   images: number;

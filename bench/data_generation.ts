@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { initEngine } from '../src/core/engine.js';
-import { generateShapesDataset, resolveShapesConfig } from '../src/data/shapes.js';
-import { generateSyntheticClasses } from '../src/data/synthetic_classes.js';
-import { loadCocoSplit } from '../src/data/coco_dataset.js';
-import { detectionBatches } from '../src/data/detection_batcher.js';
-import { DEFAULT_DETECTION_AUGMENT } from '../src/data/augment.js';
+import { initEngine } from '../core/engine.js';
+import { generateShapesDataset, resolveShapesConfig } from '../data/shapes.js';
+import { generateSyntheticClasses } from '../data/synthetic_classes.js';
+import { loadCocoSplit } from '../data/coco_dataset.js';
+import { detectionBatches } from '../data/detection_batcher.js';
+import { DEFAULT_DETECTION_AUGMENT } from '../data/augment.js';
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   const { values } = parseArgs({

@@ -17,11 +17,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadDetector } from '../src/api/detector.js';
 import { defaultDetectorPath } from '../src/api/defaults.js';
 import type { Detector } from '../src/api/types.js';
-import { saveCheckpoint } from '../src/core/checkpoint.js';
-import { initEngine } from '../src/core/engine.js';
-import { encodeJpeg } from '../src/core/image_io.js';
-import { packageRoot } from '../src/core/paths.js';
-import { renderShapesImage, resolveShapesConfig } from '../src/data/shapes.js';
+import { saveCheckpoint } from '../core/checkpoint.js';
+import { initEngine } from '../core/engine.js';
+import { encodeJpeg } from '../core/image_io.js';
+import { packageRoot } from '../core/paths.js';
+import { renderShapesImage, resolveShapesConfig } from '../data/shapes.js';
 import { FasterRcnn } from '../detection/faster_rcnn.js';
 
 const median = (xs: readonly number[]): number => {

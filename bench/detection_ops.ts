@@ -5,8 +5,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../src/core/engine.js';
-import { createPrng } from '../src/core/prng.js';
+import { initEngine } from '../core/engine.js';
+import { createPrng } from '../core/prng.js';
 import { DEFAULT_GRID_ANCHOR_CONFIG, tfGridAnchors } from '../detection/anchors.js';
 import { pixelsToNormalized } from '../detection/box_ops.js';
 import { nonMaxSuppression } from '../detection/nms.js';

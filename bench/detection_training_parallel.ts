@@ -12,9 +12,9 @@ import { parseArgs } from 'node:util';
 import '@tensorflow/tfjs-layers';
 import { SHAPES_DETECTOR_CONFIG } from '../detection/faster_rcnn_config.js';
 import { DetectionTrainingTask } from '../detection/training.js';
-import { initEngine } from '../src/core/engine.js';
-import { loadCocoSplit } from '../src/data/coco_dataset.js';
-import { generateShapesDataset, shapesConfigForSize } from '../src/data/shapes.js';
+import { initEngine } from '../core/engine.js';
+import { loadCocoSplit } from '../data/coco_dataset.js';
+import { generateShapesDataset, shapesConfigForSize } from '../data/shapes.js';
 
 interface Rate {
   readonly workers: number;

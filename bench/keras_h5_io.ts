@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readKerasWeights, readKerasWeightsFile, writeKerasWeights, writeKerasWeightsFile } from '../backbones/keras_h5.js';
-import { packageRoot } from '../src/core/paths.js';
+import { packageRoot } from '../core/paths.js';
 
 function defaultFile(): string {
   const local = join(packageRoot(), 'test', 'fixtures', 'keras-nasnet', 'mobile_seed1.h5');

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildNasnet } from '../backbones/nasnet.js';
-import { initEngine, type EngineName } from '../src/core/engine.js';
+import { initEngine, type EngineName } from '../core/engine.js';
 import { OnnxSession, exportLayersModel, type ExportOptions } from '../src/onnx/index.js';
 
 const ONNX_VARIANTS = {

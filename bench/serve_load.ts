@@ -16,8 +16,8 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { initEngine, type EngineName } from '../src/core/engine.js';
-import { encodeJpeg } from '../src/core/image_io.js';
+import { initEngine, type EngineName } from '../core/engine.js';
+import { encodeJpeg } from '../core/image_io.js';
 import { isDirectRun } from '../src/cli/run.js';
 import { loadClassifier, loadDetector } from '../src/models/builtin.js';
 

@@ -1,5 +1,5 @@
 // Benchmark: one training step (forward + backward + SGD update) of a small separable-conv network
-// at batch 32 on 32x32x3 inputs, on the wasm backend (with src/core/wasm_training_kernels.ts) and on
+// at batch 32 on 32x32x3 inputs, on the wasm backend (with core/wasm_training_kernels.ts) and on
 // the cpu backend. Prints ms/step for each and the ratio.
 //
 //   npx tsx bench/training_step.ts [--steps N] [--cpu-steps N]
@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { initEngine } from '../src/core/engine.js';
+import { initEngine } from '../core/engine.js';
 
 const BATCH = 32;
 const SIZE = 32;

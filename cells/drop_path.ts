@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 export interface ScheduledDropPathArgs {
   /** Final keep probability k0 of the deepest cell (slim: cifar 0.6, large 0.7, mobile 1.0). */

@@ -1,7 +1,7 @@
 // Genotypes are plain data (as TF-slim's `operations` / `hiddenstate_indices` / `used_hiddenstates`
 // lists in nasnet_utils.py): one builder (cell.ts) turns any valid genotype into layers. This module
 // holds the types, the validator and the JSON round trip.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { COMBINES, NUM_BLOCKS, OPS, isOpName, stateLabel, type CombineOp, type OpName } from './search_space.js';
 
 /**

@@ -4,7 +4,7 @@
 // Shape shorthand: N batch, H x W spatial, C channels; all tensors NHWC.
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 /** BatchNormalization settings of every Keras NASNet BN (K3 nasnet.py, e.g. lines 200-202). */
 export const KERAS_BN = { epsilon: 1e-3, momentum: 0.9997 } as const;

@@ -15,7 +15,7 @@
 // Both order the cell anchors ratio-major (all scales of the first ratio, then the next ratio) and both
 // centre the anchors of cell (row, col) at (row * stride_y + offset_y, col * stride_x + offset_x) with a
 // default offset of 0: the top-left corner of the cell, not its centre.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 /** Zero-centred anchors [A*4] = [y1, x1, y2, x2] relative to the anchor centre, in pixels. */
 export type CellAnchors = Float32Array;

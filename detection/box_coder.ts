@@ -11,7 +11,7 @@
 // offset before dividing by the reference size, and dh/dw are clamped from above only, after dividing
 // by their weight, at log(1000 / 16).
 import * as tf from '@tensorflow/tfjs-core';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 /** Code weights (wy, wx, wh, ww). */
 export type BoxCodeWeights = readonly [number, number, number, number];

@@ -16,7 +16,7 @@
 // Init (seeded, so a config reproduces): fc kernels He-normal, predictor kernels N(0, 0.01) for
 // classes and N(0, 0.001) for boxes (Detectron's choice), biases 0.
 import * as tf from '@tensorflow/tfjs-core';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 type Weights = Readonly<Record<string, tf.Variable>>;
 

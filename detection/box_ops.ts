@@ -12,7 +12,7 @@
 // a float32 kernel computes (torchvision/ops/boxes.py `box_iou`, `_box_inter_union`); threshold
 // comparisons round the threshold to float32 the way torch does when it compares a float32 tensor with
 // a Python number. No +1 anywhere (widths are x2 - x1).
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 const f32 = Math.fround;
 

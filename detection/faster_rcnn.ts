@@ -27,7 +27,7 @@ import { filterProposals, resolveProposalConfig, RpnHead, type ProposalConfig } 
 import { properGroundTruth, roiTargets, rpnTargets, type GroundTruth } from './targets.js';
 import { setBatchNormMomentum } from '../cells/keras_layers.js';
 import { backboneWeights, type NamedVariable } from './backbone_weights.js';
-import type { Prng } from '../src/core/prng.js';
+import type { Prng } from '../core/prng.js';
 
 export type { Detections } from './postprocess.js';
 export type { GroundTruth } from './targets.js';

@@ -6,7 +6,7 @@
 // RPN NMS 0.7, 2:1 localisation:classification loss weights, a 64-ROI second-stage minibatch,
 // postprocess IoU 0.6 with 100 detections. Sizes scale with the input (`imageSize`).
 import { NASNET_PRESETS, type NasnetPresetName } from '../backbones/config.js';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import type { LossName } from './losses.js';
 import { NASNET_LOSS_WEIGHTS } from './losses.js';
 import type { PostprocessConfig } from './postprocess.js';

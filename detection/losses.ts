@@ -16,7 +16,7 @@
 // none), and every anchor keeps a defined (possibly zero) gradient. Target rows of unselected entries
 // are multiplied by 0, so they must be finite (encode them against any gt, as torchvision does).
 import * as tf from '@tensorflow/tfjs-core';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 
 export type RpnLossName = 'loss_objectness' | 'loss_rpn_box_reg';
 export type BoxHeadLossName = 'loss_classifier' | 'loss_box_reg';

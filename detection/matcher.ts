@@ -8,7 +8,7 @@
 // to the first gt, low-quality matches restored for every (gt, prediction) pair that ties with the gt's
 // best). The label rules of the two stages (`rpnLabels`, `roiLabels`) follow
 // `RegionProposalNetwork.assign_targets_to_anchors` and `RoIHeads.assign_targets_to_proposals`.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { boxCount, iouMatrix } from './box_ops.js';
 
 export const BELOW_LOW_THRESHOLD = -1;

@@ -10,7 +10,7 @@
 // threshold 0.5 is kept by torchvision, suppressed by TF.js; see test/detection/nms.test.ts), and TF.js
 // has no batched (per-class) variant. This loop is O(N * kept) and stops once `maxOutput` boxes are
 // kept, which gives the same first `maxOutput` indices as running to the end.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { boxArea, boxCount, clipBoxes, gatherRows, pairIou, removeSmall, type BoxFrame } from './box_ops.js';
 
 /** Indices 0..N-1 (or `subset`) sorted by decreasing score; stable, so ties keep the lower index first. */

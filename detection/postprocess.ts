@@ -9,7 +9,7 @@
 // (strict) and sides >= minSize pixels, NMS per class, keep the first `detectionsPerImage`. The decode
 // and softmax run on the backend; the rest on the CPU after one read (like proposal filtering).
 import * as tf from '@tensorflow/tfjs-core';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { decodeClassBoxes, ROI_BOX_CODE_WEIGHTS, type BoxCodeWeights } from './box_coder.js';
 import { boxCount, type BoxFrame } from './box_ops.js';
 import { clipFilterSuppress } from './nms.js';

@@ -26,7 +26,7 @@
 // memory stays at two [P, C] buffers (forward) or one [N*H*W, C] buffer (backward); every kernel used
 // exists on the wasm backend (CropAndResize, MirrorPad, AvgPool, GatherV2, ScatterNd).
 import * as tf from '@tensorflow/tfjs-core';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { boxCount, type PixelScale } from './box_ops.js';
 
 const f32 = Math.fround;

@@ -14,7 +14,7 @@
 // Objectness is one logit per anchor with a sigmoid (torchvision), not the TF OD API's two-class
 // softmax; the two are equivalent up to a reparameterisation (logit = l_object - l_background).
 import * as tf from '@tensorflow/tfjs-core';
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import { decodeBoxes, RPN_BOX_CODE_WEIGHTS } from './box_coder.js';
 import type { BoxFrame } from './box_ops.js';
 import { argsortDescending, clipFilterSuppress } from './nms.js';

@@ -8,8 +8,8 @@
 // num_pos = min(#positives, floor(batch * fraction)), num_neg = min(#negatives, batch - num_pos).
 // Which ones are picked comes from our seeded PRNG (torch.randperm is not portable), by a partial
 // Fisher-Yates shuffle: every subset of the right size is equally likely.
-import { NasnetError } from '../src/core/errors.js';
-import type { Prng } from '../src/core/prng.js';
+import { NasnetError } from '../core/errors.js';
+import type { Prng } from '../core/prng.js';
 
 export interface SamplerConfig {
   /** Minibatch size per image (RPN: 256; box head: 512 in torchvision, 64 in the NASNet config). */

@@ -4,9 +4,9 @@
 //
 // Shape shorthand: n = images in the shard, S = network input side.
 import * as tf from '@tensorflow/tfjs-core';
-import { createPrng } from '../src/core/prng.js';
-import type { TrainableVariable } from '../src/core/training/optimizers.js';
-import { deriveSeed } from '../src/data/seed.js';
+import { createPrng } from '../core/prng.js';
+import type { TrainableVariable } from '../core/training/optimizers.js';
+import { deriveSeed } from '../data/seed.js';
 import type { Window } from './box_ops.js';
 import type { FasterRcnn, GroundTruth } from './faster_rcnn.js';
 import type { LossName } from './losses.js';

@@ -8,7 +8,7 @@
 //   roiTargets: proposals [P*4], gt [G*4], gtLabels [G] -> rois [R*4], labels [R], matchedGt [R*4]
 // `matchedGt` row i is the gt box of prediction i (any gt when it is background, so that encoding it
 // stays finite; the losses mask those rows), ready for encodeBoxes against the anchors / ROIs.
-import type { Prng } from '../src/core/prng.js';
+import type { Prng } from '../core/prng.js';
 import { gatherRows } from './box_ops.js';
 import { clampedMatches, matchBoxes, roiLabels, rpnLabels, ROI_MATCHER_CONFIG, RPN_MATCHER_CONFIG } from './matcher.js';
 import { sampleBalanced, sampledLabels, type SamplerConfig } from './sampler.js';

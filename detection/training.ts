@@ -1,4 +1,4 @@
-// Detection training: the TrainingTask that runTraining (src/core/training/loop.ts) drives for a Faster
+// Detection training: the TrainingTask that runTraining (core/training/loop.ts) drives for a Faster
 // R-CNN. Batches come from the data layer (scale jitter <= 1 and horizontal flip, zero-padded to the
 // fixed network input), each step runs the forward pass and the weighted loss sum under tf.variableGrads
 // and applies momentum SGD with a linear warm-up and step decay (spec/nasnet.md 5.2: momentum 0.9, global
@@ -11,23 +11,23 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluateCoco } from '../eval/evaluate_coco.js';
 import type { CocoDataset, CocoResult } from '../eval/types.js';
-import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/core/checkpoint.js';
-import { NasnetError } from '../src/core/errors.js';
-import { createPrng } from '../src/core/prng.js';
-import { learningRateAt, type LrSchedule } from '../src/core/training/lr_schedule.js';
-import type { TrainingState, TrainingTask } from '../src/core/training/loop.js';
-import { Optimizer, type TrainableVariable } from '../src/core/training/optimizers.js';
-import { batchesPerEpoch } from '../src/data/batcher.js';
-import type { DetectionDataset } from '../src/data/coco_dataset.js';
-import { detectionBatches, type DetectionBatch, type TrainImageMeta } from '../src/data/detection_batcher.js';
-import { deriveSeed } from '../src/data/seed.js';
+import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../core/checkpoint.js';
+import { NasnetError } from '../core/errors.js';
+import { createPrng } from '../core/prng.js';
+import { learningRateAt, type LrSchedule } from '../core/training/lr_schedule.js';
+import type { TrainingState, TrainingTask } from '../core/training/loop.js';
+import { Optimizer, type TrainableVariable } from '../core/training/optimizers.js';
+import { batchesPerEpoch } from '../data/batcher.js';
+import type { DetectionDataset } from '../data/coco_dataset.js';
+import { detectionBatches, type DetectionBatch, type TrainImageMeta } from '../data/detection_batcher.js';
+import { deriveSeed } from '../data/seed.js';
 import type { Window } from './box_ops.js';
 import { toCocoXywh } from './box_ops.js';
 import { FasterRcnn, type GroundTruth } from './faster_rcnn.js';
 import type { FasterRcnnConfig } from './faster_rcnn_config.js';
 import { setBatchNormMomentum } from '../cells/keras_layers.js';
 import { initializeWeights } from '../backbones/weight_init.js';
-import { currentEngine } from '../src/core/engine.js';
+import { currentEngine } from '../core/engine.js';
 import { shardGradients, shardSamplerSeed, type ShardGradients } from './shard_gradients.js';
 import { assignPacked, batchNormStatistics, packTensors, TrainingReplicas, type ReplicaJob, type ReplicaResult } from './training_replicas.js';
 

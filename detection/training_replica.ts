@@ -5,8 +5,8 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { initEngine } from '../src/core/engine.js';
-import { toWireError } from '../src/core/errors.js';
+import { initEngine } from '../core/engine.js';
+import { toWireError } from '../core/errors.js';
 import { FasterRcnn } from './faster_rcnn.js';
 import { shardGradients } from './shard_gradients.js';
 import {

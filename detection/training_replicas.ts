@@ -9,9 +9,9 @@
 // the order of FasterRcnn.variables(), identical in every replica because construction is.
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import type { EngineName } from '../src/core/engine.js';
-import { NasnetError, type WireError } from '../src/core/errors.js';
-import { workerScript } from '../src/core/worker_script.js';
+import type { EngineName } from '../core/engine.js';
+import { NasnetError, type WireError } from '../core/errors.js';
+import { workerScript } from '../core/worker_script.js';
 import type { Window } from './box_ops.js';
 import type { FasterRcnnConfig } from './faster_rcnn_config.js';
 import type { NamedVariable } from './backbone_weights.js';

@@ -1,6 +1,6 @@
 // The COCO index (pycocotools coco.py at cocoapi 8c9bcc3): createIndex, getAnnIds/getCatIds/getImgIds,
 // loadAnns/loadCats/loadImgs, loadRes (with its exact rules) and annToRLE.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import type { CocoAnnotation, CocoCategory, CocoDataset, CocoImage } from './types.js';
 import type { RleData } from './rle.js';
 import { rleArea, rleFrBbox, rleToBbox } from './rle.js';

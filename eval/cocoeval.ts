@@ -1,7 +1,7 @@
 // COCOeval (pycocotools cocoeval.py at cocoapi 8c9bcc3): evaluate -> accumulate -> summarize, with
 // the same method and field names. Shape shorthand: T IoU thresholds, R recall thresholds,
 // K categories (1 with useCats=0), A area ranges, M maxDets, I images.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import type { Accumulated, EvalStore } from './accumulate.js';
 import { accumulate, IGNORED, MATCHED } from './accumulate.js';
 import type { COCO } from './coco.js';

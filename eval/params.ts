@@ -1,6 +1,6 @@
 // COCOeval Params (cocoeval.py:498-534 at cocoapi 8c9bcc3): thresholds, area ranges, maxDets, and the
 // validated overrides (`imgIds`, `catIds`, `iouThrs`, `recThrs`, `maxDets`, `useCats`, `areaRng`).
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import type { IouType } from './types.js';
 import { IOU_TYPES } from './types.js';
 

@@ -1,6 +1,6 @@
 // Boundary checks for COCO JSON: every failure is one INVALID_DATA error naming the source (file),
 // the record (`annotations[12]`) and the field, with what was expected and what was received.
-import { NasnetError } from '../src/core/errors.js';
+import { NasnetError } from '../core/errors.js';
 import type { IouType } from './types.js';
 
 type Rec = Record<string, unknown>;

@@ -1,12 +1,13 @@
 // nasnet-ts public entry: the load/classify/detect API, the engine, the building blocks a user composes
 // (NASNet configs and genotypes, Keras weights, checkpoints, image I/O) and COCO evaluation.
-export { initEngine, currentEngine, parseEngineRequest, type EngineInfo, type EngineName, type EngineRequest } from './core/engine.js';
-export { NasnetError, ERROR_TABLE, EXIT, type ErrorCode } from './core/errors.js';
+export { initEngine, currentEngine, parseEngineRequest, type EngineInfo, type EngineName, type EngineRequest } from '../core/engine.js';
+export { NasnetError, ERROR_TABLE, EXIT, type ErrorCode } from '../core/errors.js';
 export type { Classifier, ClassPrediction, ClassifyOptions, Detection, DetectOptions, Detector, ImageMeta, ModelInfo } from './api/types.js';
-export { loadClassifier, classifierArtifactConfig, type LoadClassifierOptions, type InferenceEngine } from './api/classifier.js';
+export { classifierArtifactConfig } from '../backbones/classifier_artifact.js';
+export { loadClassifier, type LoadClassifierOptions, type InferenceEngine } from './api/classifier.js';
 export { loadDetector, type LoadDetectorOptions } from './api/detector.js';
-export { decodeImage, loadImageForModel, probeImage, encodePng, encodeJpeg } from './core/image_io.js';
-export { saveCheckpoint, loadCheckpoint } from './core/checkpoint.js';
+export { decodeImage, loadImageForModel, probeImage, encodePng, encodeJpeg } from '../core/image_io.js';
+export { saveCheckpoint, loadCheckpoint } from '../core/checkpoint.js';
 export { exportLayersModel, OnnxSession } from './onnx/index.js';
 export {
   buildNasnet,

@@ -10,15 +10,16 @@
 import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { buildNasnet, loadKerasWeightsIntoModel, modelWeightSpecs, resolveNasnetConfig, type NasnetConfig, type NasnetPresetName } from '../../backbones/index.js';
+import { buildNasnet, loadKerasWeightsIntoModel, modelWeightSpecs, type NasnetConfig, type NasnetPresetName } from '../../backbones/index.js';
+import { TRAINING_STATE_PREFIX, parseArtifactConfig, type ClassLabel } from '../../backbones/classifier_artifact.js';
 import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
-import { parseGenotype, genotypeToJson } from '../../cells/index.js';
-import { loadCheckpoint, readCheckpointManifest } from '../core/checkpoint.js';
-import { mismatchError } from '../core/checkpoint_manifest.js';
-import { currentEngine } from '../core/engine.js';
-import { NasnetError } from '../core/errors.js';
-import { fitRgb, type ResizeKernel } from '../core/image_io.js';
-import type { Logger } from '../core/logger.js';
+import { genotypeToJson } from '../../cells/index.js';
+import { loadCheckpoint, readCheckpointManifest } from '../../core/checkpoint.js';
+import { mismatchError } from '../../core/checkpoint_manifest.js';
+import { currentEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
+import { fitRgb, type ResizeKernel } from '../../core/image_io.js';
+import type { Logger } from '../../core/logger.js';
 import { imagenetClasses } from '../models/labels.js';
 import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
 import { resolveExecutionProviders } from '../onnx/session.js';
@@ -26,21 +27,6 @@ import { int } from '../onnx/graph.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import { encodeModel } from '../onnx/proto.js';
 import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
-
-export interface ClassLabel {
-  readonly wnid: string;
-  readonly label: string;
-}
-
-/** What a classifier checkpoint's config holds (model.json `config`). */
-export interface ClassifierArtifactConfig {
-  readonly format: 'nasnet-ts/classifier@1';
-  /** The backbone config with the genotype inline (JSON). */
-  readonly backbone: Omit<NasnetConfig, 'genotype'> & { readonly genotype: unknown };
-  /** One entry per class in logit order; 'imagenet' for the 1000 Keras ImageNet classes. */
-  readonly labels: readonly ClassLabel[] | 'imagenet';
-  readonly resizeKernel: ResizeKernel;
-}
 
 export type InferenceEngine = 'onnx' | 'tfjs';
 
@@ -69,31 +55,6 @@ export interface LoadClassifierOptions extends InferenceEngineOptions {
 }
 
 export const DEFAULT_TOP_K = 5;
-
-/**
- * Checkpoint weights under this prefix are training state (aux head, optimizer slots; written by
- * backbones/classification_training.ts) and are not part of the classifier: loading skips them.
- */
-export const TRAINING_STATE_PREFIX = 'training/';
-
-/** Serialises a classifier's config for a checkpoint. */
-export function classifierArtifactConfig(config: NasnetConfig, labels: readonly ClassLabel[] | 'imagenet', resizeKernel: ResizeKernel): ClassifierArtifactConfig {
-  return { format: 'nasnet-ts/classifier@1', backbone: { ...config, genotype: JSON.parse(genotypeToJson(config.genotype)) as unknown }, labels, resizeKernel };
-}
-
-function parseArtifactConfig(dir: string, raw: unknown): { config: NasnetConfig; labels: readonly ClassLabel[] | 'imagenet'; resizeKernel: ResizeKernel } {
-  const value = raw as Partial<ClassifierArtifactConfig> | null;
-  if (value === null || typeof value !== 'object' || value.format !== 'nasnet-ts/classifier@1' || typeof value.backbone !== 'object') {
-    throw new NasnetError('CHECKPOINT_INVALID', `${dir}: config is not a nasnet-ts classifier (expected format "nasnet-ts/classifier@1")`);
-  }
-  const { genotype, ...rest } = value.backbone;
-  const config = resolveNasnetConfig({ ...rest, genotype: parseGenotype(JSON.stringify(genotype)) });
-  const labels = value.labels ?? 'imagenet';
-  if (labels !== 'imagenet' && (!Array.isArray(labels) || labels.length !== config.classes)) {
-    throw new NasnetError('CHECKPOINT_INVALID', `${dir}: config.labels must list ${config.classes} classes`);
-  }
-  return { config, labels, resizeKernel: value.resizeKernel ?? 'pil-nearest' };
-}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {

@@ -1,7 +1,7 @@
 // Where the embedded default models live: models/default/ in the package (see its README for how they
 // were trained and the exact command that reproduces them).
 import { join } from 'node:path';
-import { packageRoot } from '../core/paths.js';
+import { packageRoot } from '../../core/paths.js';
 
 export function defaultModelsDir(): string {
   return join(packageRoot(), 'models', 'default');

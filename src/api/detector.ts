@@ -11,11 +11,11 @@ import { FasterRcnn, type DetectionRunner } from '../../detection/faster_rcnn.js
 import type { FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { toCocoXywh, type Window } from '../../detection/box_ops.js';
 import { assignWeights } from '../../detection/training.js';
-import { loadCheckpoint } from '../core/checkpoint.js';
-import { currentEngine } from '../core/engine.js';
-import { NasnetError } from '../core/errors.js';
-import { fitRgb } from '../core/image_io.js';
-import type { Logger } from '../core/logger.js';
+import { loadCheckpoint } from '../../core/checkpoint.js';
+import { currentEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
+import { fitRgb } from '../../core/image_io.js';
+import type { Logger } from '../../core/logger.js';
 import { OnnxSession } from '../onnx/index.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { cachedOnnx } from '../onnx/model_cache.js';

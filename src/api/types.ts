@@ -1,20 +1,9 @@
 // The public inference interfaces. The service, the CLIs and the worker pool program against these;
 // the NASNet classifier and the Faster R-CNN detector implement them.
 
-/** Where an input image came from and how it was fitted to the network input. */
-export interface ImageMeta {
-  /** Width and height of the original image after EXIF auto-orientation, in pixels. */
-  readonly width: number;
-  readonly height: number;
-  /** Network input size the image was fitted into. */
-  readonly inputWidth: number;
-  readonly inputHeight: number;
-  /** input pixel = original pixel * scale + pad, per axis (scales are the resized/original size ratios actually used). */
-  readonly scaleX: number;
-  readonly scaleY: number;
-  readonly padLeft: number;
-  readonly padTop: number;
-}
+import type { ImageMeta } from '../../core/image_meta.js';
+
+export type { ImageMeta };
 
 export interface ClassPrediction {
   /** Index in the model's 1000-class (Keras) layout. */

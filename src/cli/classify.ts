@@ -9,9 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { loadClassifier, type InferenceEngine } from '../api/classifier.js';
 import { defaultClassifierPath } from '../api/defaults.js';
-import { initEngine, parseEngineRequest } from '../core/engine.js';
-import { EXIT, NasnetError, isNasnetError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { initEngine, parseEngineRequest } from '../../core/engine.js';
+import { EXIT, NasnetError, isNasnetError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
 import { NASNET_PRESETS, type NasnetPresetName } from '../../backbones/index.js';
 import { isDirectRun, parseFlags, runMain, cliMain, type CliStreams } from './run.js';
 

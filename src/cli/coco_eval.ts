@@ -10,7 +10,7 @@ import { prCurveSvg } from '../../eval/pr_plot.js';
 import { perCategoryTable, resultJson } from '../../eval/report.js';
 import type { IouType } from '../../eval/types.js';
 import { IOU_TYPES } from '../../eval/types.js';
-import { EXIT, NasnetError } from '../core/errors.js';
+import { EXIT, NasnetError } from '../../core/errors.js';
 import { isDirectRun, parseFlags, runMain, cliMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage: coco-eval GT.json DT.json [options]
@@ -96,7 +96,7 @@ function progressTo(stderr: NodeJS.WritableStream): ProgressFn {
 
 async function rasterize(svg: string): Promise<Buffer> {
   try {
-    const { rasterizeSvg } = await import('../core/image_io.js');
+    const { rasterizeSvg } = await import('../../core/image_io.js');
     return await rasterizeSvg(svg);
   } catch (error) {
     if (error instanceof NasnetError) throw error;

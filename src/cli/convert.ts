@@ -33,9 +33,9 @@ import { readKerasWeightsFile, writeKerasWeightsFile, type KerasWeightFile } fro
 import { kerasLayerOrder } from '../../backbones/keras_order.js';
 import { modelWeightSpecs } from '../../backbones/keras_weights.js';
 import { buildNasnet } from '../../backbones/nasnet.js';
-import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../core/checkpoint.js';
-import { initEngine } from '../core/engine.js';
-import { EXIT, NasnetError } from '../core/errors.js';
+import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../../core/checkpoint.js';
+import { initEngine } from '../../core/engine.js';
+import { EXIT, NasnetError } from '../../core/errors.js';
 import { parseFlags, cliMain, type CliStreams } from './run.js';
 
 const H5_EXTENSIONS = ['.h5', '.hdf5'];

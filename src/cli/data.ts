@@ -1,8 +1,8 @@
 // nasnet data: generates the synthetic datasets that tests, benchmarks and the shipped models train on.
-import { NasnetError } from '../core/errors.js';
-import { shapesConfigForSize, generateShapesDataset } from '../data/shapes.js';
-import { generateSyntheticClasses } from '../data/synthetic_classes.js';
-import { IMAGE_FILE_FORMATS, type ImageFileOptions, type ImageFileFormat } from '../data/dataset_writer.js';
+import { NasnetError } from '../../core/errors.js';
+import { shapesConfigForSize, generateShapesDataset } from '../../data/shapes.js';
+import { generateSyntheticClasses } from '../../data/synthetic_classes.js';
+import { IMAGE_FILE_FORMATS, type ImageFileOptions, type ImageFileFormat } from '../../data/dataset_writer.js';
 import { EXIT, isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage:

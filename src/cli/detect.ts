@@ -9,9 +9,9 @@ import { loadDetector, DEFAULT_MIN_SCORE } from '../api/detector.js';
 import { defaultDetectorPath } from '../api/defaults.js';
 import type { Detector } from '../api/types.js';
 import type { InferenceEngine } from '../api/classifier.js';
-import { initEngine, parseEngineRequest } from '../core/engine.js';
-import { EXIT, NasnetError, isNasnetError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { initEngine, parseEngineRequest } from '../../core/engine.js';
+import { EXIT, NasnetError, isNasnetError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
 import type { CocoResult } from '../../eval/types.js';
 import { cliMain, isDirectRun, parseFlags, runMain, type CliStreams } from './run.js';
 

@@ -34,8 +34,8 @@ import { NASNET_PRESETS, type NasnetPresetName } from '../../backbones/index.js'
 import { exportClassifier, CLASSIFIER_ONNX_INPUT, CLASSIFIER_ONNX_OUTPUT } from '../api/classifier.js';
 import { defaultClassifierPath, defaultDetectorPath } from '../api/defaults.js';
 import { loadFasterRcnn } from '../api/detector.js';
-import { initEngine } from '../core/engine.js';
-import { EXIT, NasnetError } from '../core/errors.js';
+import { initEngine } from '../../core/engine.js';
+import { EXIT, NasnetError } from '../../core/errors.js';
 import { exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { readOnnxSignature, writeTritonModel, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_US, type TritonModelOptions } from '../onnx/triton.js';
 import { cliMain, isDirectRun, parseFlags, runMain, type CliStreams } from './run.js';

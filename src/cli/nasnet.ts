@@ -2,7 +2,7 @@
 // nasnet: one command, one verb per file in this folder (each exports `main(argv): Promise<number>`).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../core/paths.js';
+import { packageRoot } from '../../core/paths.js';
 import { EXIT, isDirectRun, reportError, runMain } from './run.js';
 
 interface Verb {

@@ -3,7 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT, NasnetError, exitCodeOf, isNasnetError } from '../core/errors.js';
+import { EXIT, NasnetError, exitCodeOf, isNasnetError } from '../../core/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

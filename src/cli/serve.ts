@@ -20,8 +20,8 @@ Options:
 
 Settings:`;
 
-import { EXIT, NasnetError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { EXIT, NasnetError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
 import { describeServerConfig, resolveServerConfig, SERVER_CONFIG_SCHEMA } from '../server/config.js';
 import { startServer } from '../server/start.js';
 import { parseFlags } from './run.js';

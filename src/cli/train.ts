@@ -4,11 +4,11 @@
 // {train,val}.json, images in DIR/train, DIR/val: what `nasnet data shapes` writes). `--task
 // classification` hands the whole command line to train_classification.ts (its own flags and --help).
 import { readFile } from 'node:fs/promises';
-import { initEngine, parseEngineRequest } from '../core/engine.js';
-import { EXIT, NasnetError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
-import { runTraining } from '../core/training/loop.js';
-import { loadCocoSplit } from '../data/coco_dataset.js';
+import { initEngine, parseEngineRequest } from '../../core/engine.js';
+import { EXIT, NasnetError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { runTraining } from '../../core/training/loop.js';
+import { loadCocoSplit } from '../../data/coco_dataset.js';
 import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
 import { loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { SHAPES_DETECTOR_CONFIG, type FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';

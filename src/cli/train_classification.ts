@@ -2,9 +2,9 @@
 // Trains a NASNet classifier (backbones/classification_training.ts) and checkpoints into --out after every
 // epoch (and every --checkpoint-every steps); rerunning the same command after a kill or Ctrl-C resumes
 // from the last checkpoint. The checkpoint is a classifier: `nasnet classify IMG --weights CKPT`.
-import { EXIT, NasnetError } from '../core/errors.js';
-import { initEngine, parseEngineRequest } from '../core/engine.js';
-import { createLogger } from '../core/logger.js';
+import { EXIT, NasnetError } from '../../core/errors.js';
+import { initEngine, parseEngineRequest } from '../../core/engine.js';
+import { createLogger } from '../../core/logger.js';
 import {
   DEFAULT_CLASSIFICATION_TRAINING as D, SMALL_CLASSIFIER_BACKBONE as SMALL, resolveClassificationTraining, type BackboneChoice, type ClassificationTrainingInput,
 } from '../../backbones/classification_training_config.js';

@@ -1,6 +1,6 @@
 // The label tables shipped in data/ (see data/README.md), read once per process.
 import { readFileSync } from 'node:fs';
-import { dataPath } from '../core/paths.js';
+import { dataPath } from '../../core/paths.js';
 
 export interface ImagenetClass {
   readonly index: number;
@@ -19,12 +19,12 @@ let coco: { categories: CocoCategory[]; contiguous80ToId: number[] } | undefined
 
 /** The 1000 ImageNet classes in the Keras (background-free) order. */
 export function imagenetClasses(): readonly ImagenetClass[] {
-  imagenet ??= (JSON.parse(readFileSync(dataPath('imagenet-classes.json'), 'utf8')) as { classes: ImagenetClass[] }).classes;
+  imagenet ??= (JSON.parse(readFileSync(dataPath('labels', 'imagenet-classes.json'), 'utf8')) as { classes: ImagenetClass[] }).classes;
   return imagenet;
 }
 
 function cocoTable(): { categories: CocoCategory[]; contiguous80ToId: number[] } {
-  coco ??= JSON.parse(readFileSync(dataPath('coco-categories.json'), 'utf8')) as { categories: CocoCategory[]; contiguous80ToId: number[] };
+  coco ??= JSON.parse(readFileSync(dataPath('labels', 'coco-categories.json'), 'utf8')) as { categories: CocoCategory[]; contiguous80ToId: number[] };
   return coco;
 }
 

@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {
   ClassifyOptions, ClassPrediction, Classifier, DetectOptions, Detection, Detector, ImageMeta, ModelInfo,
 } from '../api/types.js';
-import { NasnetError } from '../core/errors.js';
-import { loadImageForModel } from '../core/image_io.js';
-import { createPrng, type Prng } from '../core/prng.js';
+import { NasnetError } from '../../core/errors.js';
+import { loadImageForModel } from '../../core/image_io.js';
+import { createPrng, type Prng } from '../../core/prng.js';
 import { cocoCategoriesContiguous, imagenetClasses } from './labels.js';
 import type { ModelLoadOptions } from './registry.js';
 

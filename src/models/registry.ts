@@ -3,7 +3,7 @@
 // default of each task, so configs that say "default" follow it when a better model ships.
 import { isAbsolute, resolve } from 'node:path';
 import type { Classifier, Detector } from '../api/types.js';
-import { NasnetError } from '../core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 
 /** How a config names a model: `{kind: "nasnet-mobile", weights: "nasnet_mobile.h5"}`. */
 export interface ModelSpec {

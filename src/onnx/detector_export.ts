@@ -29,7 +29,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { BOX_CODE_CLIP, RPN_BOX_CODE_WEIGHTS } from '../../detection/box_coder.js';
 import type { FasterRcnn } from '../../detection/faster_rcnn.js';
 import { resolveProposalConfig } from '../../detection/rpn.js';
-import { NasnetError } from '../core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { appendLayersModel, optimizeGraph, type ExportOptions } from './export_layers.js';
 import { float, int, ints, str, GraphBuilder } from './graph.js';
 import { permute } from './keras_converters.js';

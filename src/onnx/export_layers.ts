@@ -10,7 +10,7 @@
 // why). Every pass is exact up to float rounding and can be switched off in ExportOptions.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { NasnetError } from '../core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { encodeModel, type OnnxValueInfo } from './proto.js';
 import { foldBatchNorm } from './fold_batch_norm.js';
 import { foldSubsampling } from './fold_subsampling.js';

@@ -1,6 +1,6 @@
 // ONNX converters for the tfjs-layers (Keras) layer classes our models use. Inside the exported graph
 // rank-4 values are NCHW (see export_layers.ts), so channel axes are 1 and Keras kernels are permuted.
-import { NasnetError } from '../core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { registerLayerConverter, type LayerExport } from './export_layers.js';
 import { float, int, ints, str, type GraphBuilder } from './graph.js';
 import type { AttributeValue } from './proto.js';

@@ -15,8 +15,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NasnetError } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
+import { NasnetError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
 
 /** Bump when the exporter's output changes for the same weights and options (a converter or a pass). */
 export const ONNX_EXPORTER_VERSION = 1;

@@ -4,7 +4,7 @@
 // is read here, the one place every session is created (classifier, detector, service workers), so that
 // a deployment switches providers without plumbing an option through the model registry.
 import * as ort from 'onnxruntime-node';
-import { NasnetError, type ErrorCode } from '../core/errors.js';
+import { NasnetError, type ErrorCode } from '../../core/errors.js';
 
 export interface OnnxSessionOptions {
   /** Intra-op threads (0 = onnxruntime's default, one per core). */

@@ -12,7 +12,7 @@
 // requests are batched dynamically. Otherwise the model is not batchable: max_batch_size 0, full dims.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NasnetError } from '../core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 
 export interface OnnxTensorSignature {
   readonly name: string;

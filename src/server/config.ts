@@ -15,8 +15,8 @@ import {
   type ConfigSource,
   rejectValue,
   type FieldSpec,
-} from '../core/config.js';
-import { ENGINE_NAMES, type EngineRequest } from '../core/engine.js';
+} from '../../core/config.js';
+import { ENGINE_NAMES, type EngineRequest } from '../../core/engine.js';
 import { DEFAULT_MODEL_KIND, type ModelSpec } from '../models/registry.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

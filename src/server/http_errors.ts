@@ -2,7 +2,7 @@
 // Typed NasnetErrors keep their code and message; Fastify's and the multipart plugin's own errors are
 // mapped by status to a table code; anything else is a 500 whose details go to the log, not the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_TABLE, isNasnetError, type ErrorCode } from '../core/errors.js';
+import { ERROR_TABLE, isNasnetError, type ErrorCode } from '../../core/errors.js';
 
 export interface HttpError {
   readonly status: number;

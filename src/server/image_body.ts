@@ -4,7 +4,7 @@
 // What the bytes really are is decided later by image_io.probeImage (magic bytes, not headers).
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { NasnetError } from '../core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 
 export const IMAGE_FIELD = 'image';
 

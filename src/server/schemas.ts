@@ -4,7 +4,7 @@
 export const ERROR_SCHEMA = {
   $id: 'Error',
   type: 'object',
-  description: 'Every error response: `code` is one of the central error codes (src/core/errors.ts).',
+  description: 'Every error response: `code` is one of the central error codes (core/errors.ts).',
   required: ['error'],
   properties: {
     error: {

@@ -4,7 +4,7 @@
 // fail to load close the same way and exit 1.
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { resolveModelKind } from '../models/builtin.js';
 import { buildApp } from './app.js';
 import type { ServerConfig } from './config.js';

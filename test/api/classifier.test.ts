@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readKerasWeightsFile, writeKerasWeights } from '../../backbones/keras_h5.js';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
-import { packageRoot } from '../../src/core/paths.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
+import { packageRoot } from '../../core/paths.js';
 import { loadClassifier, topK } from '../../src/api/classifier.js';
 
 const fixture = (...parts: string[]) => join(packageRoot(), 'test', 'fixtures', ...parts);

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClassifier } from '../../src/api/classifier.js';
 import { defaultClassifierPath } from '../../src/api/defaults.js';
-import { initEngine } from '../../src/core/engine.js';
-import { generateSyntheticClasses, SYNTHETIC_CLASS_NAMES } from '../../src/data/synthetic_classes.js';
+import { initEngine } from '../../core/engine.js';
+import { generateSyntheticClasses, SYNTHETIC_CLASS_NAMES } from '../../data/synthetic_classes.js';
 
 let dir: string;
 

@@ -2,7 +2,7 @@
 // the options JSON in $NASNET_CLS_CHILD_OPTIONS on the wasm engine. Without that variable (e.g. when a test
 // runner picks this file up) it does nothing.
 import { Writable } from 'node:stream';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { trainClassifier } from '../../backbones/classification_training.js';
 import type { ClassificationTrainingInput } from '../../backbones/classification_training_config.js';
 

@@ -3,8 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
 import { splitForDetection } from '../../backbones/detection_split.js';
 import { modelWeightSpecs, loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { fixtureInputs, mobileSeed1WithTop, readFloat32, readJson, type TrimmedManifest } from './keras_fixture.js';

@@ -2,8 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/core/paths.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { packageRoot } from '../../core/paths.js';
+import { NasnetError } from '../../core/errors.js';
 import { readKerasWeights, readKerasWeightsFile, writeKerasWeights, type KerasWeightFile } from '../../backbones/keras_h5.js';
 import {
   DEFAULT_KERAS_ATTRS, kerasFileToNamedWeights, matchNamedWeights, namedWeightName, namedWeightsToKerasFile, type NamedWeight,

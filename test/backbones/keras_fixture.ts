@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { packageRoot } from '../../src/core/paths.js';
+import { packageRoot } from '../../core/paths.js';
 import { readKerasWeightsFile, type KerasWeightFile } from '../../backbones/keras_h5.js';
 
 export function fixturePath(name: string): string {

@@ -8,8 +8,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
-import { packageRoot } from '../../src/core/paths.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { packageRoot } from '../../core/paths.js';
+import { NasnetError } from '../../core/errors.js';
 import { readKerasWeights, readKerasWeightsFile, writeKerasWeights, writeKerasWeightsFile, type KerasWeightFile } from '../../backbones/keras_h5.js';
 
 const H5_DIR = join(packageRoot(), 'test', 'fixtures', 'keras-h5');

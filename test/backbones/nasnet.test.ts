@@ -4,12 +4,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { buildNasnet, cellPlan, endpointModel } from '../../backbones/nasnet.js';
 import { resolveNasnetConfig } from '../../backbones/config.js';
 import { kerasLayerOrder } from '../../backbones/keras_order.js';
 import { modelWeightSpecs } from '../../backbones/keras_weights.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { readJson, type TrimmedManifest } from './keras_fixture.js';
 
 /** tfjs class names that differ from Keras 3's. */

@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { buildNasnet } from '../../backbones/nasnet.js';
 import { initializeWeights } from '../../backbones/weight_init.js';
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { buildCell } from '../../cells/cell.js';
 import { DilatedConv2D } from '../../cells/dilated_conv.js';
 import type { CellGenotype } from '../../cells/genotype.js';
@@ -12,7 +12,7 @@ import { KerasNamer } from '../../cells/keras_layers.js';
 import { setDropPathProgress } from '../../cells/drop_path.js';
 import { initializeWeights } from '../../backbones/weight_init.js';
 import { OPS, type CellKind, type OpName } from '../../cells/search_space.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 
 /** Five blocks of `op` reading h_i, h_{i-1} and earlier blocks; block 2 concatenates (a 2F-wide state). */
 function cellOf(op: OpName): CellGenotype {

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { ScheduledDropPath, cellKeepProb, scheduledKeepProb, setDropPathProgress } from '../../cells/drop_path.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 
 test('keep probability: slim v3 schedule by cell position and training progress', () => {
   // Large: k0 0.7, 22 cells. Cell 10 at the end of training: 1 - (11/22)*0.3 = 0.85.

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NASNET_A } from '../../cells/genotypes.js';
 import { genotypeIssues, genotypeToJson, parseGenotype, unusedStates, validateGenotype, type Genotype } from '../../cells/genotype.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 
 function mutate(edit: (g: { normal: { blocks: Record<string, unknown>[]; concat: unknown[] }; reduction: { blocks: Record<string, unknown>[] } }) => void): unknown {
   const copy = JSON.parse(JSON.stringify(NASNET_A));

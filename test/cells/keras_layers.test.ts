@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { KerasNamer, batchNorm, correctPad, pool2d, setBatchNormMomentum, zeroPad } from '../../cells/keras_layers.js';
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6): void {

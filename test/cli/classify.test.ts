@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKerasWeightsFile, writeKerasWeights } from '../../backbones/keras_h5.js';
 import { main } from '../../src/cli/classify.js';
-import { EXIT } from '../../src/core/errors.js';
-import { packageRoot } from '../../src/core/paths.js';
+import { EXIT } from '../../core/errors.js';
+import { packageRoot } from '../../core/paths.js';
 import { runCli } from '../helpers/cli.js';
 
 const fixture = (...parts: string[]) => join(packageRoot(), 'test', 'fixtures', ...parts);

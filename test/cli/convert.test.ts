@@ -1,5 +1,5 @@
 // `nasnet convert` in-process: both directions on the Keras NASNetMobile no-top file, and the failures a
-// user meets (exit codes from src/core/errors.ts EXIT, one clear stderr line).
+// user meets (exit codes from core/errors.ts EXIT, one clear stderr line).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { main } from '../../src/cli/convert.js';
 import { runCli } from '../helpers/cli.js';
-import { initEngine } from '../../src/core/engine.js';
-import { EXIT } from '../../src/core/errors.js';
-import { packageRoot } from '../../src/core/paths.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/core/checkpoint.js';
+import { initEngine } from '../../core/engine.js';
+import { EXIT } from '../../core/errors.js';
+import { packageRoot } from '../../core/paths.js';
+import { loadCheckpoint, saveCheckpoint } from '../../core/checkpoint.js';
 import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
 import { DEFAULT_KERAS_ATTRS, kerasFileToNamedWeights, type NamedWeight } from '../../backbones/keras_convert.js';
 

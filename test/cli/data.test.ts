@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/data.js';
 import { runCli } from '../helpers/cli.js';
-import { EXIT } from '../../src/core/errors.js';
+import { EXIT } from '../../core/errors.js';
 import { tempDir } from '../data/temp.js';
 
 const run = (...argv: string[]) => runCli(main, ...argv);

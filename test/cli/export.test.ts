@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defaultClassifierPath, defaultDetectorPath } from '../../src/api/defaults.js';
 import { main } from '../../src/cli/export.js';
-import { EXIT } from '../../src/core/errors.js';
+import { EXIT } from '../../core/errors.js';
 import { readOnnxSignature } from '../../src/onnx/triton.js';
 import { runCli } from '../helpers/cli.js';
 

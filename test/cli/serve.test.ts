@@ -1,7 +1,7 @@
 // nasnet serve's command line: --help, flag parsing into config keys, and bad flags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { main, parseServeArgs, usage } from '../../src/cli/serve.js';
 
 test('--help prints the usage with every setting as a flag, its env variable and default; exit 0', async () => {

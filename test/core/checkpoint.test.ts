@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError, type ErrorCode } from '../../src/core/errors.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError, type ErrorCode } from '../../core/errors.js';
 import {
   CHECKPOINT_FORMAT, DEFAULT_SHARD_BYTES, loadCheckpoint, readCheckpointManifest, saveCheckpoint, type LoadedCheckpoint,
-} from '../../src/core/checkpoint.js';
+} from '../../core/checkpoint.js';
 import { CHILD_WEIGHTS, CHILD_WEIGHT_SHAPE } from './checkpoint_kill_child.js';
 
 let root: string;

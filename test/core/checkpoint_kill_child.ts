@@ -2,8 +2,8 @@
 // 4 MiB float32 weights (w<k> filled with k + 0.5) to $NASNET_CKPT_CHILD_DIR. Without that variable (e.g.
 // when a test runner picks this file up) it does nothing.
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { saveCheckpoint } from '../../src/core/checkpoint.js';
+import { initEngine } from '../../core/engine.js';
+import { saveCheckpoint } from '../../core/checkpoint.js';
 
 export const CHILD_WEIGHTS = 6;
 export const CHILD_WEIGHT_SHAPE = [1024, 1024] as const;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import {
   boolField, describeSchema, enumField, envSource, fileSource, intField, numberField, resolveConfig, stringField,
   type ConfigSchema,
-} from '../../src/core/config.js';
-import { NasnetError } from '../../src/core/errors.js';
+} from '../../core/config.js';
+import { NasnetError } from '../../core/errors.js';
 
 interface Demo {
   port: number;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine, parseEngineRequest, currentEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { initEngine, parseEngineRequest, currentEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
 
 test('parseEngineRequest: flag wins over env, empty means auto', () => {
   assert.equal(parseEngineRequest(undefined, {}), 'auto');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERROR_TABLE, EXIT, NasnetError, exitCodeOf, httpStatusOf } from '../../src/core/errors.js';
+import { ERROR_TABLE, EXIT, NasnetError, exitCodeOf, httpStatusOf } from '../../core/errors.js';
 
 test('typed errors map to their HTTP status and exit code; anything else is internal', () => {
   const error = new NasnetError('UNSUPPORTED_MEDIA_TYPE', 'svg is not accepted', { format: 'svg' });

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp, { type Sharp } from 'sharp';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError, type ErrorCode } from '../../src/core/errors.js';
-import { packageRoot } from '../../src/core/paths.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError, type ErrorCode } from '../../core/errors.js';
+import { packageRoot } from '../../core/paths.js';
 import {
   decodeImage, decodeRgb, encodeJpeg, encodePng, fitRgb, loadImageForModel, probeImage, rasterizeSvg,
   type RgbImage,
-} from '../../src/core/image_io.js';
+} from '../../core/image_io.js';
 
 const fixture = (name: string): Buffer => readFileSync(join(packageRoot(), 'test', 'fixtures', 'image_io', name));
 

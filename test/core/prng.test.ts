@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrng } from '../../src/core/prng.js';
+import { createPrng } from '../../core/prng.js';
 
 test('the same seed gives the same stream; different seeds differ', () => {
   const a = createPrng(42);

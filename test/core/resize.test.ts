@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/core/paths.js';
-import { metaForPlan, pilNearestIndices, planFit, resizePilNearest } from '../../src/core/resize.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { packageRoot } from '../../core/paths.js';
+import { metaForPlan, pilNearestIndices, planFit, resizePilNearest } from '../../core/resize.js';
+import { NasnetError } from '../../core/errors.js';
 
 interface NearestFixture {
   nearest_src_index_w: number[];

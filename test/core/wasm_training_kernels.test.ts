@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
-import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../../src/core/wasm_training_kernels.js';
+import { initEngine } from '../../core/engine.js';
+import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../../core/wasm_training_kernels.js';
 
 const TOL = 1e-4;
 type Pad = 'same' | 'valid';

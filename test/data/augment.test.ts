@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrng } from '../../src/core/prng.js';
-import type { RgbImage } from '../../src/core/resize.js';
-import type { BoxXywh } from '../../src/data/coco_dataset.js';
+import { createPrng } from '../../core/prng.js';
+import type { RgbImage } from '../../core/resize.js';
+import type { BoxXywh } from '../../data/coco_dataset.js';
 import {
   augmentClassification, flipBoxesHorizontal, flipImageHorizontal, padCrop, resizeBilinear, sampleDetectionAugment, scaleBoxes,
-} from '../../src/data/augment.js';
+} from '../../data/augment.js';
 
 /** A width x height image with pixel (x, y) = [x, y, 7]. */
 function coordinates(width: number, height: number): RgbImage {

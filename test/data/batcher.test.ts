@@ -1,13 +1,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
-import type { RgbImage } from '../../src/core/resize.js';
-import { cifar10Source, type ClassificationSource } from '../../src/data/classification_source.js';
-import { cifar10Image, type Cifar10Split } from '../../src/data/cifar10.js';
-import { augmentClassification } from '../../src/data/augment.js';
-import { batchesPerEpoch, classificationBatches, epochOrder, sampleStream, type ClassificationBatchOptions } from '../../src/data/batcher.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
+import type { RgbImage } from '../../core/resize.js';
+import { cifar10Source, type ClassificationSource } from '../../data/classification_source.js';
+import { cifar10Image, type Cifar10Split } from '../../data/cifar10.js';
+import { augmentClassification } from '../../data/augment.js';
+import { batchesPerEpoch, classificationBatches, epochOrder, sampleStream, type ClassificationBatchOptions } from '../../data/batcher.js';
 
 const COUNT = 10;
 

@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NasnetError } from '../../src/core/errors.js';
-import { CIFAR10_RECORD_BYTES, cifar10Image, loadCifar10, parseCifar10Batch } from '../../src/data/cifar10.js';
-import { openClassificationData } from '../../src/data/classification_source.js';
+import { NasnetError } from '../../core/errors.js';
+import { CIFAR10_RECORD_BYTES, cifar10Image, loadCifar10, parseCifar10Batch } from '../../data/cifar10.js';
+import { openClassificationData } from '../../data/classification_source.js';
 import { tempDir } from './temp.js';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];

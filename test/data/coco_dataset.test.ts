@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NasnetError, type ErrorCode } from '../../src/core/errors.js';
-import { loadCocoDataset, loadCocoSplit, parseCocoInstances } from '../../src/data/coco_dataset.js';
-import { generateShapesDataset, resolveShapesConfig } from '../../src/data/shapes.js';
+import { NasnetError, type ErrorCode } from '../../core/errors.js';
+import { loadCocoDataset, loadCocoSplit, parseCocoInstances } from '../../data/coco_dataset.js';
+import { generateShapesDataset, resolveShapesConfig } from '../../data/shapes.js';
 import { tempDir } from './temp.js';
 
 function document(): Record<string, unknown[]> {

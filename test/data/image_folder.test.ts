@@ -2,8 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NasnetError, type ErrorCode } from '../../src/core/errors.js';
-import { loadImageFolder } from '../../src/data/image_folder.js';
+import { NasnetError, type ErrorCode } from '../../core/errors.js';
+import { loadImageFolder } from '../../data/image_folder.js';
 import { tempDir } from './temp.js';
 
 function makeTree(root: string, tree: Record<string, string[]>): void {

@@ -2,14 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRgb, rasterizeSvg } from '../../src/core/image_io.js';
-import { NasnetError } from '../../src/core/errors.js';
-import { polygonDistance, shapeField, shapeSvg, SHAPE_KINDS } from '../../src/data/shape_geometry.js';
-import { rasterize } from '../../src/data/raster.js';
+import { decodeRgb, rasterizeSvg } from '../../core/image_io.js';
+import { NasnetError } from '../../core/errors.js';
+import { polygonDistance, shapeField, shapeSvg, SHAPE_KINDS } from '../../data/shape_geometry.js';
+import { rasterize } from '../../data/raster.js';
 import {
   SHAPE_CATEGORIES, generateShapesDataset, renderShapesImage, resolveShapesConfig, shapesConfigForSize, shapesImageSeed,
   type ShapeObject, type ShapesConfig,
-} from '../../src/data/shapes.js';
+} from '../../data/shapes.js';
 import { tempDir } from './temp.js';
 
 describe('shape geometry', () => {

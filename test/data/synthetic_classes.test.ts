@@ -2,10 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRgb } from '../../src/core/image_io.js';
-import { NasnetError } from '../../src/core/errors.js';
-import { SYNTHETIC_CLASS_NAMES, classImageSeed, generateSyntheticClasses, renderClassImage } from '../../src/data/synthetic_classes.js';
-import { loadImageFolder } from '../../src/data/image_folder.js';
+import { decodeRgb } from '../../core/image_io.js';
+import { NasnetError } from '../../core/errors.js';
+import { SYNTHETIC_CLASS_NAMES, classImageSeed, generateSyntheticClasses, renderClassImage } from '../../data/synthetic_classes.js';
+import { loadImageFolder } from '../../data/image_folder.js';
 import { tempDir } from './temp.js';
 
 /** Fraction of pixels brighter than the midpoint of the image's darkest and brightest (foregrounds are light). */

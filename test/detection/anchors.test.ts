@@ -10,7 +10,7 @@ import {
   torchvisionStride,
 } from '../../detection/anchors.js';
 import { gatherRows, swapXy } from '../../detection/box_ops.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { fixtureCase, i32, yxyx, type FixtureTensor } from './fixture_io.js';
 
 type Grid = [number, number];

@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { decodeBoxes, decodeClassBoxes, encodeBoxes, type BoxCodeWeights } from '../../detection/box_coder.js';
 import { pixelsToNormalized, swapXy } from '../../detection/box_ops.js';
 import { f32, fixtureCase, maxAbsDiff, yxyx } from './fixture_io.js';

@@ -1,8 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
 import { BoxHead, PooledCellsExtractor, TwoFcExtractor, type RoiCellStack } from '../../detection/box_head.js';
 import { assertNoLeak, maxAbsDiff } from './fixture_io.js';
 

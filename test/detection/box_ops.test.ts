@@ -10,7 +10,7 @@ import {
   swapXy,
   toCocoXywh,
 } from '../../detection/box_ops.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { f32, fixtureCase, maxAbsDiff, yxyx } from './fixture_io.js';
 
 describe('iouMatrix vs torchvision box_iou (box_iou.json, pixel boxes converted to [y1,x1,y2,x2])', () => {

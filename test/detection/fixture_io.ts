@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { packageRoot } from '../../src/core/paths.js';
+import { packageRoot } from '../../core/paths.js';
 import { swapXy } from '../../detection/box_ops.js';
 
 export interface FixtureTensor {

@@ -1,8 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
 import { boxHeadLosses, rpnLosses, smoothL1 } from '../../detection/losses.js';
 import { assertNoLeak, maxAbsDiff } from './fixture_io.js';
 

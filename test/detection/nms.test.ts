@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { batchedNonMaxSuppression, nonMaxSuppression } from '../../detection/nms.js';
 import { f32, fixtureCase, i32, yxyx, type FixtureTensor } from './fixture_io.js';
 

@@ -1,8 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
 import { normalizedToPixels, pixelsToNormalized, swapXy, type BoxFrame } from '../../detection/box_ops.js';
 import { decodeDetections, postprocessDetections, resolvePostprocessConfig, type PostprocessConfig } from '../../detection/postprocess.js';
 import { assertNoLeak, f32, fixtureCase, i32, maxAbsDiff, yxyx, type FixtureCase } from './fixture_io.js';

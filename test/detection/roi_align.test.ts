@@ -1,9 +1,9 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
-import { createPrng } from '../../src/core/prng.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
+import { createPrng } from '../../core/prng.js';
 import { pixelsToNormalized, swapXy } from '../../detection/box_ops.js';
 import { roiAlign, type RoiAlignConfig } from '../../detection/roi_align.js';
 import { assertNoLeak, f32, fixtureCase, maxAbsDiff, nhwc, type FixtureTensor } from './fixture_io.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrng } from '../../src/core/prng.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { createPrng } from '../../core/prng.js';
+import { NasnetError } from '../../core/errors.js';
 import { sampleBalanced, sampledLabels } from '../../detection/sampler.js';
 
 // 10 positives (labels 1..3 as classes), 40 negatives, 10 ignored.

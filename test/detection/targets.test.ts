@@ -1,7 +1,7 @@
 // Target assignment glue: hand-built anchors, proposals and gt boxes with the expected labels and pairs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrng } from '../../src/core/prng.js';
+import { createPrng } from '../../core/prng.js';
 import { properGroundTruth, roiTargets, rpnTargets } from '../../detection/targets.js';
 
 const anchors = Float32Array.from([

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/coco_eval.js';
-import { EXIT } from '../../src/core/errors.js';
+import { EXIT } from '../../core/errors.js';
 import { FIXTURE_DIR, loadCases } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'coco-eval-cli-'));

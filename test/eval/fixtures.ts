@@ -1,7 +1,7 @@
 // Reading the COCO-eval fixture cases (test/fixtures/coco-eval/<case>/{gt,dt,meta,expected}.json).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/core/paths.js';
+import { packageRoot } from '../../core/paths.js';
 import type { CocoDataset, CocoResult } from '../../eval/types.js';
 
 export const FIXTURE_DIR = join(packageRoot(), 'test', 'fixtures', 'coco-eval');

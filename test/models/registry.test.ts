@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Classifier } from '../../src/api/types.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { loadClassifier, modelKinds, resolveModelKind, SHAPES_DETECTOR_KIND } from '../../src/models/builtin.js';
 import { registerClassifier, type ModelLoadOptions } from '../../src/models/registry.js';
 

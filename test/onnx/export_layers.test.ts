@@ -1,10 +1,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { exportLayersGraph, exportLayersModel } from '../../src/onnx/index.js';
 import { permute } from '../../src/onnx/keras_converters.js';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { compare, randomize } from './onnx_test_utils.js';
 
 before(async () => {

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { exportLayersGraph } from '../../src/onnx/index.js';
 import { foldBatchNorm } from '../../src/onnx/fold_batch_norm.js';
 import { GraphBuilder, float, int, ints } from '../../src/onnx/graph.js';

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { adjustNames, factorizedReduction } from '../../cells/adjust.js';
 import { KerasNamer } from '../../cells/index.js';
 import { exportLayersGraph } from '../../src/onnx/index.js';

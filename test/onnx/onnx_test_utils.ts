@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createPrng } from '../../src/core/prng.js';
+import { createPrng } from '../../core/prng.js';
 import { exportLayersModel, OnnxSession, type ExportOptions } from '../../src/onnx/index.js';
 import type { GraphBuilder } from '../../src/onnx/graph.js';
 

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildNasnet } from '../../backbones/nasnet.js';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { exportLayersGraph } from '../../src/onnx/index.js';
 import { GraphBuilder, int, intAttr, ints } from '../../src/onnx/graph.js';
 import { padChannels } from '../../src/onnx/pad_channels.js';

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { buildNasnet } from '../../backbones/index.js';
 import { validateGenotype, unusedStates, type BlockGene, type CellGenotype, type Genotype } from '../../cells/genotype.js';
 import { COMBINES, NUM_BLOCKS, OPS } from '../../cells/search_space.js';
-import { initEngine } from '../../src/core/engine.js';
-import { createPrng, type Prng } from '../../src/core/prng.js';
+import { initEngine } from '../../core/engine.js';
+import { createPrng, type Prng } from '../../core/prng.js';
 import { compare, randomize } from './onnx_test_utils.js';
 
 await initEngine({ backend: 'wasm' });

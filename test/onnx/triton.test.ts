@@ -8,10 +8,10 @@ import sharp from 'sharp';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { exportClassifier, loadClassifier, CLASSIFIER_ONNX_INPUT, CLASSIFIER_ONNX_OUTPUT, type ClassifierExport } from '../../src/api/classifier.js';
 import { defaultClassifierPath } from '../../src/api/defaults.js';
-import { initEngine } from '../../src/core/engine.js';
-import { NasnetError } from '../../src/core/errors.js';
-import { fitRgb } from '../../src/core/image_io.js';
-import { packageRoot } from '../../src/core/paths.js';
+import { initEngine } from '../../core/engine.js';
+import { NasnetError } from '../../core/errors.js';
+import { fitRgb } from '../../core/image_io.js';
+import { packageRoot } from '../../core/paths.js';
 import { exportLayersModel } from '../../src/onnx/index.js';
 import { readOnnxSignature, tritonConfig, writeTritonModel, type OnnxSignature } from '../../src/onnx/triton.js';
 

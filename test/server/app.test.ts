@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { Classifier, Detector } from '../../src/api/types.js';
-import { initEngine } from '../../src/core/engine.js';
+import { initEngine } from '../../core/engine.js';
 import { loadClassifier, loadDetector, resolveModelKind } from '../../src/models/builtin.js';
 import { DEMO_HTML } from '../../src/server/demo_page.js';
 import { imagePart, jpegCard, multipart, pngCard, readyApp, rotatedJpeg, TEST_ENGINE, type ErrorJson } from './helpers.js';

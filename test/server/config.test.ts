@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NasnetError } from '../../src/core/errors.js';
+import { NasnetError } from '../../core/errors.js';
 import { DEFAULT_SERVER_CONFIG, resolveServerConfig, serverConfig } from '../../src/server/config.js';
 
 function configFile(values: unknown): string {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { packageRoot } from '../../src/core/paths.js';
+import { packageRoot } from '../../core/paths.js';
 import { resolveServerConfig, SERVER_CONFIG_SCHEMA } from '../../src/server/config.js';
 
 type Manifest = { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec: Record<string, unknown> } & Record<string, unknown>;

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
-import { createPrng, type Prng } from '../../src/core/prng.js';
+import { createPrng, type Prng } from '../../core/prng.js';
 import { imagePart, jpegCard, multipart, pngCard, readyApp, testCard, type ErrorJson } from './helpers.js';
 
 const PAYLOADS = 1280;

@@ -2,7 +2,7 @@
 // one-worker pool that is ready before the first request.
 import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
-import { encodeJpeg, encodePng, type RgbImage } from '../../src/core/image_io.js';
+import { encodeJpeg, encodePng, type RgbImage } from '../../core/image_io.js';
 import { buildApp } from '../../src/server/app.js';
 import { serverConfig, type ServerConfig } from '../../src/server/config.js';
 

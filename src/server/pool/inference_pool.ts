@@ -4,9 +4,9 @@
 // counts. Piscina's own queue stays empty: a task is handed over only when a worker slot is free.
 import { Piscina } from 'piscina';
 import type { ModelInfo } from '../../api/types.js';
-import { NasnetError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { workerScript } from '../../core/worker_script.js';
+import { NasnetError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { workerScript } from '../../../core/worker_script.js';
 import {
   isLifecycleMessage,
   type InferenceOutput,

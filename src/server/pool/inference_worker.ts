@@ -4,8 +4,8 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, Detector } from '../../api/types.js';
-import { initEngine } from '../../core/engine.js';
-import { toWireError } from '../../core/errors.js';
+import { initEngine } from '../../../core/engine.js';
+import { toWireError } from '../../../core/errors.js';
 import { loadClassifier, loadDetector } from '../../models/builtin.js';
 import type { InferenceOutput, WireError, WorkerInit, WorkerLifecycleMessage, WorkerReply, WorkerStats, WorkerTask } from './protocol.js';
 

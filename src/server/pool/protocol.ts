@@ -1,8 +1,8 @@
 // Messages between the inference pool (main thread) and its workers. Everything here crosses a
 // worker_threads boundary by structured clone, so it is plain data: errors travel as {code, message}.
 import type { ClassPrediction, Detection, ImageMeta, ModelInfo } from '../../api/types.js';
-import type { WireError } from '../../core/errors.js';
-import type { EngineRequest } from '../../core/engine.js';
+import type { WireError } from '../../../core/errors.js';
+import type { EngineRequest } from '../../../core/engine.js';
 import type { ModelSpec } from '../../models/registry.js';
 
 /** `workerData` of every worker: what to load and how. */

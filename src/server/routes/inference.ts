@@ -5,7 +5,7 @@
 // request, which capped throughput with small models (BENCHMARKS.md, serve_load).
 import type { FastifyInstance, FastifyReply, FastifySchema } from 'fastify';
 import type { ModelInfo } from '../../api/types.js';
-import { NasnetError } from '../../core/errors.js';
+import { NasnetError } from '../../../core/errors.js';
 import type { ServerConfig } from '../config.js';
 import { formatValidationErrors } from '../http_errors.js';
 import { readImage, registerImageBody } from '../image_body.js';

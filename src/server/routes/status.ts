@@ -1,7 +1,7 @@
 // Operations routes: liveness, readiness (503 until every worker has loaded its models, and while
 // shutting down) and what is loaded.
 import type { FastifyInstance } from 'fastify';
-import { NasnetError } from '../../core/errors.js';
+import { NasnetError } from '../../../core/errors.js';
 import { resolveModelKind } from '../../models/builtin.js';
 import type { ServerConfig } from '../config.js';
 import type { InferencePool } from '../pool/inference_pool.js';

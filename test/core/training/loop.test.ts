@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { runTraining, type TrainingState, type TrainingTask } from '../../../src/core/training/loop.js';
+import { runTraining, type TrainingState, type TrainingTask } from '../../../core/training/loop.js';
 
 const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { learningRateAt } from '../../../src/core/training/lr_schedule.js';
+import { learningRateAt } from '../../../core/training/lr_schedule.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 

@@ -1,8 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from '../../../src/core/engine.js';
-import { Optimizer, isKernelName } from '../../../src/core/training/optimizers.js';
+import { initEngine } from '../../../core/engine.js';
+import { Optimizer, isKernelName } from '../../../core/training/optimizers.js';
 
 before(async () => {
   await initEngine({ backend: 'cpu' });

@@ -2,8 +2,8 @@
 // errors across the thread boundary, load failures, and close() finishing in-flight work.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NasnetError } from '../../../src/core/errors.js';
-import { silentLogger } from '../../../src/core/logger.js';
+import { NasnetError } from '../../../core/errors.js';
+import { silentLogger } from '../../../core/logger.js';
 import { InferencePool, type InferencePoolOptions } from '../../../src/server/pool/inference_pool.js';
 import { jpegCard, PLACEHOLDER, TEST_ENGINE } from '../helpers.js';
 

@@ -7,7 +7,7 @@
 // Shape shorthand: H, W = EXIF-oriented original; OH, OW = network input. Tensors are [OH,OW,3] RGB 0..255.
 import * as tf from '@tensorflow/tfjs-core';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import type { ImageMeta } from '../api/types.js';
+import type { ImageMeta } from './image_meta.js';
 import { NasnetError } from './errors.js';
 import {
   LETTERBOX_ALIGNS, RESIZE_MODES, metaForPlan, planFit, resizePilNearest,

@@ -7,7 +7,7 @@
 // Shape shorthand: N = images in the batch, H, W = padded input size, M = boxes of one image.
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
-import type { ImageMeta } from '../api/types.js';
+import type { ImageMeta } from '../core/image_meta.js';
 import type { RgbImage } from '../core/resize.js';
 import { fitRgb } from '../core/image_io.js';
 import { NasnetError } from '../core/errors.js';

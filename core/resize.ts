@@ -4,7 +4,7 @@
 //
 // Shape shorthand: H, W = source size (EXIF-oriented); OH, OW = network input size; RH, RW = size of the
 // resized image before it is padded (letterbox) or cropped (center-crop) to OH, OW. Pixels are HWC, C = 3.
-import type { ImageMeta } from '../api/types.js';
+import type { ImageMeta } from './image_meta.js';
 import { NasnetError } from './errors.js';
 
 /** An 8-bit RGB image, rows top to bottom, channels interleaved ([H,W,3] in C order). */

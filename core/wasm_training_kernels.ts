@@ -3,7 +3,7 @@
 // profiling training steps of every NASNet search-space op and of the detection losses on the cpu
 // backend, diffing the kernel names with the wasm registry, and comparing every gradient with cpu
 // and with adjoint identities (test/core/wasm_training_kernels.test.ts). It also registers gradient
-// fixes tfjs-core needs on every backend (src/core/wasm_kernels/gradients.ts).
+// fixes tfjs-core needs on every backend (core/wasm_kernels/gradients.ts).
 //
 // Added:
 //   Conv2DBackpropFilter                 one XNNPACK Conv2D (x as a batch of Ci images, dy as the filter)
