@@ -16,6 +16,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# The workspace package pycocotools-js (eval/) must be there for npm ci to link it.
+COPY eval ./eval
 # --ignore-scripts: `prepare` would build before the sources are copied; no dependency needs its
 # install script (sharp and onnxruntime-node ship prebuilt binaries in their npm packages).
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -25,9 +27,8 @@ COPY data ./data
 COPY cells ./cells
 COPY backbones ./backbones
 COPY detection ./detection
-COPY eval ./eval
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+RUN npm run build
 
 # ---- runtime: production dependencies and the compiled output only ----------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -41,8 +42,10 @@ ENV NODE_ENV=production \
     NASNET_BACKEND=wasm \
     NASNET_MODELS_DIR=/models
 COPY package.json package-lock.json .npmrc ./
+COPY eval/package.json ./eval/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/eval/dist ./eval/dist
 COPY data ./data
 COPY models/default ./models/default
 RUN mkdir -p /models && chown node:node /models

@@ -11,8 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COCO } from '../eval/coco.js';
-import { COCOeval } from '../eval/cocoeval.js';
+import { COCO, COCOeval } from 'pycocotools-js';
 import { generateCocoCase } from './coco_eval_gen.js';
 
 type Phase = 'load' | 'loadRes' | 'evaluate' | 'accumulate' | 'summarize';

@@ -21,7 +21,7 @@ import {
 } from './raster.js';
 import { intField, numberField, resolveConfig, type ConfigSchema, type ConfigSource } from '../core/config.js';
 import { NasnetError } from '../core/errors.js';
-import type { CocoAnnotation, CocoDataset, CocoImage } from '../eval/types.js';
+import type { CocoAnnotation, CocoDataset, CocoImage } from 'pycocotools-js';
 import { STREAM, deriveSeed } from './seed.js';
 import {
   DEFAULT_IMAGE_FILE_OPTIONS, encodeImageFile, imageExtension, makeDirectory, runLimited, writeFileChecked,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The container's entry command, outside Docker (no Docker engine runs on our machines): a clean
 # `npm ci --omit=dev --ignore-scripts` in a temporary folder holding what the runtime stage copies
-# (dist/, data/, models/default/), started with the runtime stage's environment, then checked:
+# (dist/, eval/dist/, data/, models/default/), started with the runtime stage's environment, then checked:
 # /healthz, /readyz, POST /classify and POST /detect answer, and SIGTERM exits 0.
 # Run after `npm run build`:  bash deploy/smoke_install.sh   (SMOKE_PORT, DIST override the defaults)
 set -euo pipefail
@@ -18,9 +18,11 @@ trap cleanup EXIT
 
 [ -f "$dist/src/cli/nasnet.js" ] || { echo "smoke: $dist/src/cli/nasnet.js is missing; run npm run build first" >&2; exit 1; }
 cp "$root/package.json" "$root/package-lock.json" "$root/.npmrc" "$work/"
+# The workspace package pycocotools-js (eval/): its manifest for npm ci's link, its compiled output.
+mkdir -p "$work/eval" && cp "$root/eval/package.json" "$work/eval/" && cp -r "$root/eval/dist" "$work/eval/dist"
 (cd "$work" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 mkdir -p "$work/dist" "$work/models"
-for part in src cells backbones detection eval; do
+for part in core data cells backbones detection src; do
   if [ -d "$dist/$part" ]; then cp -r "$dist/$part" "$work/dist/$part"; fi
 done
 cp -r "$root/data" "$work/data"

@@ -9,8 +9,7 @@
 // Shape shorthand: N = batch, S = network input side, h, w = padded batch size from the batcher (<= S).
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { evaluateCoco } from '../eval/evaluate_coco.js';
-import type { CocoDataset, CocoResult } from '../eval/types.js';
+import { evaluateCoco, type CocoDataset, type CocoResult } from 'pycocotools-js';
 import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../core/checkpoint.js';
 import { NasnetError } from '../core/errors.js';
 import { createPrng } from '../core/prng.js';

@@ -1,6 +1,6 @@
 // The COCO index (pycocotools coco.py at cocoapi 8c9bcc3): createIndex, getAnnIds/getCatIds/getImgIds,
 // loadAnns/loadCats/loadImgs, loadRes (with its exact rules) and annToRLE.
-import { NasnetError } from '../core/errors.js';
+import { CocoEvalError } from './errors.js';
 import type { CocoAnnotation, CocoCategory, CocoDataset, CocoImage } from './types.js';
 import type { RleData } from './rle.js';
 import { rleArea, rleFrBbox, rleToBbox } from './rle.js';
@@ -145,7 +145,7 @@ export class COCO {
 
   private lookup<T>(m: Map<number, T>, id: number, what: string): T {
     const v = m.get(id);
-    if (v === undefined) throw new NasnetError('INVALID_ARGUMENT', `COCO.load: unknown ${what} id ${id} in ${this.source}`);
+    if (v === undefined) throw new CocoEvalError('INVALID_ARGUMENT', `COCO.load: unknown ${what} id ${id} in ${this.source}`);
     return v;
   }
 
@@ -163,7 +163,7 @@ export class COCO {
   loadRes(results: unknown, source = 'results'): COCO {
     if (!Array.isArray(results)) throw dataError(source, 'results', '', 'a JSON array of result objects', results);
     if (results.length === 0) {
-      throw new NasnetError('INVALID_DATA', `${source}: the results list is empty; pycocotools cannot evaluate it either (IndexError in loadRes). Write at least one detection.`, { source });
+      throw new CocoEvalError('INVALID_DATA', `${source}: the results list is empty; pycocotools cannot evaluate it either (IndexError in loadRes). Write at least one detection.`, { source });
     }
     const first = results[0] as unknown;
     if (!isRecord(first)) throw dataError(source, ['results', 0], '', 'an object', first);

@@ -1,7 +1,7 @@
 // COCOeval (pycocotools cocoeval.py at cocoapi 8c9bcc3): evaluate -> accumulate -> summarize, with
 // the same method and field names. Shape shorthand: T IoU thresholds, R recall thresholds,
 // K categories (1 with useCats=0), A area ranges, M maxDets, I images.
-import { NasnetError } from '../core/errors.js';
+import { CocoEvalError } from './errors.js';
 import type { Accumulated, EvalStore } from './accumulate.js';
 import { accumulate, IGNORED, MATCHED } from './accumulate.js';
 import type { COCO } from './coco.js';
@@ -115,12 +115,12 @@ export class COCOeval {
     const pr = this.requireEvaluated();
     const i = this.params.imgIds.indexOf(imgId);
     const k = this.params.useCats ? this.params.catIds.indexOf(catId) : 0;
-    if (i < 0 || k < 0) throw new NasnetError('INVALID_ARGUMENT', `COCOeval: (imgId ${imgId}, catId ${catId}) is not in params.imgIds x params.catIds`);
+    if (i < 0 || k < 0) throw new CocoEvalError('INVALID_ARGUMENT', `COCOeval: (imgId ${imgId}, catId ${catId}) is not in params.imgIds x params.catIds`);
     return k * pr.I + i;
   }
 
   private requireEvaluated(): Prepared {
-    if (this.prepared === null) throw new NasnetError('INVALID_ARGUMENT', 'COCOeval: run evaluate() first');
+    if (this.prepared === null) throw new CocoEvalError('INVALID_ARGUMENT', 'COCOeval: run evaluate() first');
     return this.prepared;
   }
 
@@ -160,7 +160,7 @@ export class COCOeval {
    * evaluate() are used, and params.catIds is not overwritten with [-1] when useCats=0.
    */
   accumulate(onProgress?: ProgressFn): void {
-    if (this.evalImgs === null) throw new NasnetError('INVALID_ARGUMENT', 'COCOeval.accumulate: run evaluate() first');
+    if (this.evalImgs === null) throw new CocoEvalError('INVALID_ARGUMENT', 'COCOeval.accumulate: run evaluate() first');
     onProgress?.('accumulate', 0, 1);
     this.eval = accumulate(this.evalImgs, this.params.recThrs, this.params.maxDets);
     onProgress?.('accumulate', 1, 1);
@@ -168,7 +168,7 @@ export class COCOeval {
 
   /** summarize(): sets stats and summaryLines; returns the lines (pycocotools prints them). */
   summarize(): string[] {
-    if (this.eval === null) throw new NasnetError('INVALID_ARGUMENT', 'COCOeval.summarize: run accumulate() first');
+    if (this.eval === null) throw new CocoEvalError('INVALID_ARGUMENT', 'COCOeval.summarize: run accumulate() first');
     const { stats, lines } = summarize(this.eval, this.params);
     this.stats = stats;
     this.summaryLines = lines;

@@ -1,4 +1,5 @@
 // Public surface of the COCO evaluation package (plain TypeScript, no TensorFlow.js).
+export { CocoEvalError, EXIT, type CocoEvalErrorCode, type ExitCode } from './errors.js';
 export { COCO } from './coco.js';
 export type { AnnFilter } from './coco.js';
 export { COCOeval } from './cocoeval.js';

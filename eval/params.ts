@@ -1,6 +1,6 @@
 // COCOeval Params (cocoeval.py:498-534 at cocoapi 8c9bcc3): thresholds, area ranges, maxDets, and the
 // validated overrides (`imgIds`, `catIds`, `iouThrs`, `recThrs`, `maxDets`, `useCats`, `areaRng`).
-import { NasnetError } from '../core/errors.js';
+import { CocoEvalError } from './errors.js';
 import type { IouType } from './types.js';
 import { IOU_TYPES } from './types.js';
 
@@ -42,7 +42,7 @@ const KPT_OKS_SIGMAS = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.
 /** Params(iouType): setDetParams / setKpParams. */
 export function defaultParams(iouType: IouType): Params {
   if (!IOU_TYPES.includes(iouType)) {
-    throw new NasnetError('INVALID_ARGUMENT', `Params: iouType must be one of ${IOU_TYPES.join(', ')}; received ${String(iouType)}`);
+    throw new CocoEvalError('INVALID_ARGUMENT', `Params: iouType must be one of ${IOU_TYPES.join(', ')}; received ${String(iouType)}`);
   }
   // int(np.round((0.95 - .5) / .05)) + 1 = 10 and int(np.round(1.0 / .01)) + 1 = 101.
   const iouThrs = linspace(0.5, 0.95, 10);
@@ -62,9 +62,9 @@ export function defaultParams(iouType: IouType): Params {
   };
 }
 
-function bad(field: string, expected: string, received: unknown): NasnetError {
+function bad(field: string, expected: string, received: unknown): CocoEvalError {
   const shown = JSON.stringify(received);
-  return new NasnetError('INVALID_ARGUMENT', `params.${field}: expected ${expected}; received ${shown === undefined ? String(received) : shown.slice(0, 120)}`, { field });
+  return new CocoEvalError('INVALID_ARGUMENT', `params.${field}: expected ${expected}; received ${shown === undefined ? String(received) : shown.slice(0, 120)}`, { field });
 }
 
 function numberList(field: string, v: unknown, check: (x: number) => boolean, expected: string, allowEmpty: boolean): number[] {

@@ -1,6 +1,6 @@
 // Boundary checks for COCO JSON: every failure is one INVALID_DATA error naming the source (file),
 // the record (`annotations[12]`) and the field, with what was expected and what was received.
-import { NasnetError } from '../core/errors.js';
+import { CocoEvalError } from './errors.js';
 import type { IouType } from './types.js';
 
 type Rec = Record<string, unknown>;
@@ -17,10 +17,10 @@ function shown(v: unknown): string {
 }
 
 /** The error for one bad field: `<source>: <record>.<field>: expected <x>; received <y>`. */
-export function dataError(source: string, ref: RecordRef, field: string, expected: string, received: unknown): NasnetError {
+export function dataError(source: string, ref: RecordRef, field: string, expected: string, received: unknown): CocoEvalError {
   const record = recordName(ref);
   const where = field ? `${record}.${field}` : record;
-  return new NasnetError('INVALID_DATA', `${source}: ${where}: expected ${expected}; received ${shown(received)}`, {
+  return new CocoEvalError('INVALID_DATA', `${source}: ${where}: expected ${expected}; received ${shown(received)}`, {
     source, record, field,
   });
 }

@@ -24,4 +24,4 @@ export {
 } from '../backbones/index.js';
 export { readKerasWeightsFile, writeKerasWeightsFile } from '../backbones/keras_h5.js';
 export { NASNET_A, GENOTYPES, validateGenotype, parseGenotype, genotypeToJson, buildCell, type Genotype } from '../cells/index.js';
-export { evaluateCoco, COCO, COCOeval, type CocoEvalResult } from '../eval/index.js';
+export { evaluateCoco, COCO, COCOeval, type CocoEvalResult } from 'pycocotools-js';

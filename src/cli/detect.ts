@@ -12,7 +12,7 @@ import type { InferenceEngine } from '../api/classifier.js';
 import { initEngine, parseEngineRequest } from '../../core/engine.js';
 import { EXIT, NasnetError, isNasnetError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import type { CocoResult } from '../../eval/types.js';
+import type { CocoResult } from 'pycocotools-js';
 import { cliMain, isDirectRun, parseFlags, runMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet detect IMAGE... [options]

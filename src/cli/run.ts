@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CocoEvalError } from 'pycocotools-js';
 import { EXIT, NasnetError, exitCodeOf, isNasnetError } from '../../core/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -37,11 +38,12 @@ export function cliMain(run: (argv: string[], io: CliStreams) => Promise<number>
 
 /** Prints an error the way every CLI does: typed errors as one line, bugs with their stack. */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
-  if (isNasnetError(error)) {
+  // The COCO evaluator (its own package) throws its own typed error, with the same exit codes.
+  if (isNasnetError(error) || error instanceof CocoEvalError) {
     stderr.write(`error: ${error.message}\n`);
-  } else {
-    stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return error.exitCode;
   }
+  stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n`);
   return exitCodeOf(error);
 }
 

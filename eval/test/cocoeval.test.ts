@@ -1,12 +1,12 @@
 // COCOeval by hand: matching rules on tiny cases, computeIoU/evaluateImg shapes, stable argsort.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argsortDesc } from '../../eval/argsort.js';
-import { COCO } from '../../eval/coco.js';
-import { COCOeval } from '../../eval/cocoeval.js';
-import { evaluateCoco } from '../../eval/evaluate_coco.js';
-import { npMean } from '../../eval/numpy_sum.js';
-import type { CocoDataset } from '../../eval/types.js';
+import { argsortDesc } from '../argsort.js';
+import { COCO } from '../coco.js';
+import { COCOeval } from '../cocoeval.js';
+import { evaluateCoco } from '../evaluate_coco.js';
+import { npMean } from '../numpy_sum.js';
+import type { CocoDataset } from '../types.js';
 
 // precision of a single TP at rank 1: tp / (fp + tp + np.spacing(1))
 const ONE_TP = 1 / (1 + 2 ** -52);

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Accumulated } from '../../eval/accumulate.js';
-import { npMean, npSum } from '../../eval/numpy_sum.js';
-import { defaultParams } from '../../eval/params.js';
-import { formatFixed, summaryLine, summaryQueries, summarizeOne } from '../../eval/summarize.js';
+import type { Accumulated } from '../accumulate.js';
+import { npMean, npSum } from '../numpy_sum.js';
+import { defaultParams } from '../params.js';
+import { formatFixed, summaryLine, summaryQueries, summarizeOne } from '../summarize.js';
 import { FIXTURE_DIR } from './fixtures.js';
 
 test("formatFixed is Python's '{:0.3f}': exact ties go to the even digit", () => {

@@ -1,10 +1,17 @@
 // Reading the COCO-eval fixture cases (test/fixtures/coco-eval/<case>/{gt,dt,meta,expected}.json).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../../core/paths.js';
-import type { CocoDataset, CocoResult } from '../../eval/types.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CocoDataset, CocoResult } from '../types.js';
 
-export const FIXTURE_DIR = join(packageRoot(), 'test', 'fixtures', 'coco-eval');
+/** The package's folder (the nearest package.json above this file, from test/ or dist/test/). */
+export function packageDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+export const FIXTURE_DIR = join(packageDir(), 'test', 'fixtures', 'coco-eval');
 
 export interface Checksums {
   precision_shape: number[];

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { main } from '../../src/cli/coco_eval.js';
-import { EXIT } from '../../core/errors.js';
+import { main } from '../cli.js';
+import { EXIT } from '../errors.js';
 import { FIXTURE_DIR, loadCases } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'coco-eval-cli-'));

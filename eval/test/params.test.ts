@@ -1,7 +1,7 @@
 // Params: np.linspace values bit for bit, defaults, and validated overrides.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyOverrides, defaultParams, linspace } from '../../eval/params.js';
+import { applyOverrides, defaultParams, linspace } from '../params.js';
 
 test('iouThrs = np.linspace(.5, .95, 10): iouThrs[8] is 0.8999999999999999', () => {
   const p = defaultParams('bbox');

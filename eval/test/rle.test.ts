@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   boxIou, rleArea, rleDecode, rleEncode, rleFrBbox, rleFrPoly, rleFrString, rleIou, rleMerge, rleToBbox, rleToString,
-} from '../../eval/rle.js';
-import { segmentationToRle } from '../../eval/segm.js';
+} from '../rle.js';
+import { segmentationToRle } from '../segm.js';
 import { FIXTURE_DIR } from './fixtures.js';
 
 interface MaskCases {

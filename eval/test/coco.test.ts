@@ -1,10 +1,10 @@
 // The COCO index and loadRes rules (coco.py), with hand-made data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COCO } from '../../eval/coco.js';
-import { rleArea, rleFrPoly, rleToBbox } from '../../eval/rle.js';
-import { rleToJson } from '../../eval/segm.js';
-import type { CocoDataset } from '../../eval/types.js';
+import { COCO } from '../coco.js';
+import { rleArea, rleFrPoly, rleToBbox } from '../rle.js';
+import { rleToJson } from '../segm.js';
+import type { CocoDataset } from '../types.js';
 
 const dataset = (): CocoDataset => ({
   images: [{ id: 7, width: 50, height: 40 }, { id: 3, width: 50, height: 40 }],
@@ -53,7 +53,7 @@ test('loadRes decides the kind from the first record; segmentation gives area an
   assert.deepEqual(a.bbox, rleToBbox(rle));
   // a later record without bbox in a bbox-kind list is an error naming it
   assert.throws(() => gt.loadRes([{ image_id: 3, category_id: 1, score: 1, bbox: [0, 0, 1, 1] }, { image_id: 3, category_id: 1, score: 1 }], 'r.json'),
-    /^NasnetError: r\.json: results\[1\]\.bbox: expected 4 finite numbers/);
+    /^CocoEvalError: r\.json: results\[1\]\.bbox: expected 4 finite numbers/);
 });
 
 test('loadRes on keypoints: area and bbox from the extent of all keypoints', () => {

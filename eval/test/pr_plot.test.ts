@@ -1,9 +1,9 @@
 // The PR-curve SVG and the per-category table, on fixture cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateCoco } from '../../eval/evaluate_coco.js';
-import { prCurveSvg, prCurves } from '../../eval/pr_plot.js';
-import { perCategoryTable, resultJson } from '../../eval/report.js';
+import { evaluateCoco } from '../evaluate_coco.js';
+import { prCurveSvg, prCurves } from '../pr_plot.js';
+import { perCategoryTable, resultJson } from '../report.js';
 import { loadCases } from './fixtures.js';
 
 const byName = (name: string) => {

@@ -3,12 +3,12 @@
 // that carry them, the precision/recall/scores checksums.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COCO } from '../../eval/coco.js';
-import { COCOeval } from '../../eval/cocoeval.js';
-import { evaluateCoco } from '../../eval/evaluate_coco.js';
-import { npMean, npSum } from '../../eval/numpy_sum.js';
-import { applyOverrides } from '../../eval/params.js';
-import type { Accumulated } from '../../eval/accumulate.js';
+import { COCO } from '../coco.js';
+import { COCOeval } from '../cocoeval.js';
+import { evaluateCoco } from '../evaluate_coco.js';
+import { npMean, npSum } from '../numpy_sum.js';
+import { applyOverrides } from '../params.js';
+import type { Accumulated } from '../accumulate.js';
 import type { Checksums, FixtureCase } from './fixtures.js';
 import { loadCases } from './fixtures.js';
 
