@@ -14,7 +14,7 @@ import { assignWeights } from '../../detection/training.js';
 import { loadCheckpoint } from '../../core/checkpoint.js';
 import { currentEngine } from '../../core/engine.js';
 import { NasnetError } from '../../core/errors.js';
-import { fitRgb } from '../../core/image_io.js';
+import { MIN_MODEL_IMAGE_SIDE, fitRgb } from '../../core/image_io.js';
 import type { Logger } from '../../core/logger.js';
 import { OnnxSession } from '../onnx/index.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
@@ -176,7 +176,7 @@ export async function loadDetector(options: LoadDetectorOptions): Promise<Detect
     info,
     async detect(image: Uint8Array, detectOptions: DetectOptions = {}): Promise<{ detections: Detection[]; image: ImageMeta }> {
       const { minScore, maxDetections } = checkDetectOptions(detectOptions);
-      const fitted = await fitRgb(image, { width: size, height: size, mode: 'letterbox', align: 'top-left', padColor: PAD_COLOUR, kernel: 'linear', maxPixels: options.maxPixels });
+      const fitted = await fitRgb(image, { width: size, height: size, mode: 'letterbox', align: 'top-left', padColor: PAD_COLOUR, kernel: 'linear', maxPixels: options.maxPixels, minSide: MIN_MODEL_IMAGE_SIDE });
       const pixels = Float32Array.from(fitted.image.data, (v) => v / 127.5 - 1);
       const input = tf.tensor4d(pixels, [1, size, size, 3]);
       let found;
