@@ -78,12 +78,22 @@ export function isNasnetError(error: unknown): error is NasnetError {
 export interface WireError {
   readonly code: ErrorCode;
   readonly message: string;
+  /** The cause's message (e.g. libvips' text): for the server log, never for clients. */
+  readonly detail?: string;
 }
 
 /** Any thrown value as a WireError (untyped errors become INTERNAL). */
 export function toWireError(error: unknown): WireError {
-  if (isNasnetError(error)) return { code: error.code, message: error.message };
+  if (isNasnetError(error)) {
+    const cause = error.cause;
+    return cause instanceof Error ? { code: error.code, message: error.message, detail: cause.message } : { code: error.code, message: error.message };
+  }
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** A WireError back as a NasnetError; its detail becomes the cause. */
+export function fromWireError(wire: WireError, prefix = ''): NasnetError {
+  return new NasnetError(wire.code, `${prefix}${wire.message}`, undefined, wire.detail === undefined ? undefined : { cause: new Error(wire.detail) });
 }
 
 /** Exit code for any thrown value: typed errors by table, anything else is internal. */

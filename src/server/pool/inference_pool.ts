@@ -4,7 +4,7 @@
 // counts. Piscina's own queue stays empty: a task is handed over only when a worker slot is free.
 import { Piscina } from 'piscina';
 import type { ModelInfo } from '../../api/types.js';
-import { NasnetError } from '../../../core/errors.js';
+import { fromWireError, NasnetError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { workerScript } from '../../../core/worker_script.js';
 import {
@@ -91,7 +91,7 @@ export class InferencePool {
       this.piscina.on('message', (message: unknown) => {
         if (!isLifecycleMessage(message)) return;
         if (message.type === 'nasnet-worker-failed') {
-          reject(new NasnetError(message.error.code, `inference worker could not load its models: ${message.error.message}`));
+          reject(fromWireError(message.error, 'inference worker could not load its models: '));
           return;
         }
         this.readyThreads.add(message.threadId);
@@ -216,7 +216,7 @@ export class InferencePool {
         this.statsByThread.set(reply.stats.threadId, reply.stats);
         release();
         if (!reply.ok) {
-          this.settle(job, () => job.reject(new NasnetError(reply.error.code, reply.error.message)));
+          this.settle(job, () => job.reject(fromWireError(reply.error)));
         } else if (reply.output === null) {
           this.settle(job, () => job.reject(new NasnetError('INTERNAL', `the worker returned no output for a ${task.kind} task`)));
         } else {
