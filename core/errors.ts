@@ -43,6 +43,8 @@ export const ERROR_TABLE = {
   NOT_READY: { httpStatus: 503, exitCode: EXIT.UNAVAILABLE, summary: 'the models are not loaded yet' },
   QUEUE_FULL: { httpStatus: 503, exitCode: EXIT.UNAVAILABLE, summary: 'the inference queue is full' },
   DEADLINE_EXCEEDED: { httpStatus: 504, exitCode: EXIT.INTERNAL, summary: 'the request did not finish in time' },
+  // nginx's 499: the answer has nobody to go to; it shows in logs and metrics, never on a wire.
+  CLIENT_CLOSED: { httpStatus: 499, exitCode: EXIT.INTERNAL, summary: 'the client closed the connection before the answer' },
   NOT_FOUND: { httpStatus: 404, exitCode: EXIT.INVALID_INPUT, summary: 'the resource does not exist' },
   INTERNAL: { httpStatus: 500, exitCode: EXIT.INTERNAL, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, ErrorKind>;

@@ -1,6 +1,7 @@
 // Prometheus metrics: one registry per app (so tests can build several), request counts and latency
-// histograms per route, inference time per task, queue depth, in-flight requests, tensors held by the
-// workers and the process RSS, plus prom-client's default process metrics. Served at GET /metrics.
+// histograms per route, inference time per task, queue depth, in-flight requests, jobs started and
+// dropped, tensors held by the workers and the process RSS, plus prom-client's default process metrics.
+// Served at GET /metrics.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InferencePool } from './pool/inference_pool.js';
@@ -74,6 +75,28 @@ export function createMetrics(pool: InferencePool): ServerMetrics {
     registers: [registry],
     collect() {
       this.set(process.memoryUsage.rss());
+    },
+  });
+  // Counters owned by the pool, read at scrape time.
+  new Counter({
+    name: 'nasnet_inference_started_total',
+    help: 'Jobs handed to an inference worker',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pool.counts.started);
+    },
+  });
+  new Counter({
+    name: 'nasnet_inference_dropped_total',
+    help: 'Queued jobs never run: client_closed (the client disconnected) or deadline (expired while queued)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { droppedClientClosed, droppedDeadline } = pool.counts;
+      this.inc({ reason: 'client_closed' }, droppedClientClosed);
+      this.inc({ reason: 'deadline' }, droppedDeadline);
     },
   });
   new Gauge({

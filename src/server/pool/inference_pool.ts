@@ -2,6 +2,9 @@
 // copies) behind a bounded FIFO queue that this class owns, so that it can answer "full" at once
 // (503 + Retry-After), drop queued work whose deadline passed, and report queue depth and in-flight
 // counts. Piscina's own queue stays empty: a task is handed over only when a worker slot is free.
+// Work nobody will read is not done: a queued job whose client disconnected (its AbortSignal) leaves
+// the queue at once, and a job whose deadline passed is never handed to a worker. A job already
+// running finishes (aborting a piscina task would kill the worker thread and its loaded models).
 import { Piscina } from 'piscina';
 import type { ModelInfo } from '../../api/types.js';
 import { fromWireError, NasnetError } from '../../../core/errors.js';
@@ -38,10 +41,22 @@ interface QueuedJob {
   /** performance.now() after which the job is answered DEADLINE_EXCEEDED instead of run. */
   readonly deadlineAt: number;
   readonly deadlineMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
   readonly resolve: (result: InferenceResult) => void;
   readonly reject: (error: NasnetError) => void;
   timer: NodeJS.Timeout | undefined;
   settled: boolean;
+}
+
+/** What happened to the jobs given to run(), since the pool started. */
+export interface PoolCounts {
+  /** Handed to a worker. */
+  readonly started: number;
+  /** Left the queue because their client disconnected. */
+  readonly droppedClientClosed: number;
+  /** Answered DEADLINE_EXCEEDED without running. */
+  readonly droppedDeadline: number;
 }
 
 export class InferencePool {
@@ -55,6 +70,7 @@ export class InferencePool {
   private closing = false;
   private closed = false;
   private loadedModels: ModelInfo[] = [];
+  private readonly count = { started: 0, droppedClientClosed: 0, droppedDeadline: 0 };
   /** Resolves with the loaded models once every worker has loaded them; rejects if one cannot. */
   readonly ready: Promise<ModelInfo[]>;
 
@@ -125,6 +141,10 @@ export class InferencePool {
     return this.running;
   }
 
+  get counts(): PoolCounts {
+    return { ...this.count };
+  }
+
   /** Tensors held by all workers, as last reported by each. */
   get tensorsHeld(): number {
     let total = 0;
@@ -135,9 +155,11 @@ export class InferencePool {
   /**
    * Runs a task in a worker. Rejects with QUEUE_FULL when the queue is full, NOT_READY while loading or
    * once closed, DEADLINE_EXCEEDED once `deadlineMs` passed (a queued job is dropped; a running one finishes
-   * in its worker and its result is discarded), or with the worker's own typed error.
+   * in its worker and its result is discarded), CLIENT_CLOSED once `signal` aborts while the job waits,
+   * or with the worker's own typed error.
    */
-  run(task: InferenceTask, deadlineMs: number): Promise<InferenceResult> {
+  run(task: InferenceTask, deadlineMs: number, signal?: AbortSignal): Promise<InferenceResult> {
+    if (signal?.aborted === true) return Promise.reject(clientClosed());
     if (this.closed) return Promise.reject(new NasnetError('NOT_READY', 'the inference workers have stopped'));
     if (this.readyThreads.size < this.options.workers) {
       return Promise.reject(new NasnetError('NOT_READY', 'the models are still loading'));
@@ -149,12 +171,19 @@ export class InferencePool {
     }
     return new Promise((resolve, reject) => {
       const now = performance.now();
-      const job: QueuedJob = { task, enqueuedAt: now, deadlineAt: now + deadlineMs, deadlineMs, resolve, reject, timer: undefined, settled: false };
+      const onAbort = (): void => {
+        if (!this.unqueue(job)) return; // already running: it finishes, its answer is discarded
+        this.count.droppedClientClosed += 1;
+        this.settle(job, () => job.reject(clientClosed()));
+      };
+      const job: QueuedJob = {
+        task, enqueuedAt: now, deadlineAt: now + deadlineMs, deadlineMs, signal, onAbort, resolve, reject, timer: undefined, settled: false,
+      };
       job.timer = setTimeout(() => {
-        const index = this.waiting.indexOf(job);
-        if (index >= 0) this.waiting.splice(index, 1);
+        if (this.unqueue(job)) this.count.droppedDeadline += 1;
         this.expire(job);
       }, deadlineMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(job);
       this.pump();
     });
@@ -180,10 +209,19 @@ export class InferencePool {
     await this.piscina.destroy();
   }
 
+  /** Takes a job out of the queue; false if it is not there (running or settled). */
+  private unqueue(job: QueuedJob): boolean {
+    const index = this.waiting.indexOf(job);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1);
+    return true;
+  }
+
   private settle(job: QueuedJob, action: () => void): void {
     if (job.settled) return;
     job.settled = true;
     clearTimeout(job.timer);
+    job.signal?.removeEventListener('abort', job.onAbort);
     action();
   }
 
@@ -195,13 +233,18 @@ export class InferencePool {
     while (this.running < this.capacity && this.waiting.length > 0) {
       const job = this.waiting.shift() as QueuedJob;
       // A busy event loop can run the deadline timer late: never hand an expired job to a worker.
-      if (performance.now() >= job.deadlineAt) this.expire(job);
-      else this.dispatch(job);
+      if (performance.now() >= job.deadlineAt) {
+        this.count.droppedDeadline += 1;
+        this.expire(job);
+      } else {
+        this.dispatch(job);
+      }
     }
   }
 
   private dispatch(job: QueuedJob): void {
     this.running += 1;
+    this.count.started += 1;
     const queuedMs = performance.now() - job.enqueuedAt;
     // Copy into an ArrayBuffer of its own and transfer it: Node's small Buffers share a pooled one.
     const image = new Uint8Array(job.task.image);
@@ -231,4 +274,8 @@ export class InferencePool {
       },
     );
   }
+}
+
+function clientClosed(): NasnetError {
+  return new NasnetError('CLIENT_CLOSED', 'the client closed the connection before the answer');
 }

@@ -3,7 +3,7 @@
 // worker probes the header before it decodes anything (format allow-list, pixel limit; image_io.fitRgb)
 // and answers bad input with a typed error: probing here as well cost the main thread a sharp call per
 // request, which capped throughput with small models (BENCHMARKS.md, serve_load).
-import type { FastifyInstance, FastifyReply, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { ModelInfo } from '../../api/types.js';
 import { NasnetError } from '../../../core/errors.js';
 import type { ServerConfig } from '../config.js';
@@ -42,6 +42,20 @@ function validationFormatter(query: { properties: object }) {
   return (errors: Parameters<typeof formatValidationErrors>[0], dataVar: string) => formatValidationErrors(errors, dataVar, allowed);
 }
 
+/**
+ * Aborts when the client's connection closes before the reply is sent (client timeout, cancelled
+ * upload): the pool then drops the queued job instead of running it for nobody.
+ */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const response = reply.raw;
+  if (request.raw.socket?.destroyed === true) controller.abort();
+  else response.once('close', () => {
+    if (!response.writableEnded) controller.abort();
+  });
+  return controller.signal;
+}
+
 function elapsedMs(reply: FastifyReply): number {
   return Math.round(reply.elapsedTime * 10) / 10;
 }
@@ -53,12 +67,13 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
   const modelFor = (task: ModelInfo['task']): string => pool.models.find((m) => m.task === task)?.name ?? 'unknown';
 
   async function infer<K extends InferenceTask['kind']>(
+    request: FastifyRequest,
     reply: FastifyReply,
     task: InferenceTask & { kind: K },
   ): Promise<Extract<InferenceOutput, { kind: K }> & { inferenceMs: number }> {
     const remaining = config.deadlineMs - reply.elapsedTime;
     if (remaining <= 0) throw new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${config.deadlineMs} ms`);
-    const result = await pool.run(task, remaining);
+    const result = await pool.run(task, remaining, clientGone(request, reply));
     metrics.inferenceSeconds.observe({ task: task.kind }, result.inferenceMs / 1000);
     return { ...(result.output as Extract<InferenceOutput, { kind: K }>), inferenceMs: result.inferenceMs };
   }
@@ -72,7 +87,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     async (request, reply) => {
       const { topK } = request.query as { topK: number };
       const { bytes } = await readImage(request);
-      const out = await infer(reply, { kind: 'classify', image: bytes, topK });
+      const out = await infer(request, reply, { kind: 'classify', image: bytes, topK });
       return {
         predictions: out.predictions,
         model: modelFor('classification'),
@@ -96,7 +111,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     async (request, reply) => {
       const { minScore, maxDetections } = request.query as { minScore: number; maxDetections: number };
       const { bytes } = await readImage(request);
-      const out = await infer(reply, { kind: 'detect', image: bytes, minScore, maxDetections });
+      const out = await infer(request, reply, { kind: 'detect', image: bytes, minScore, maxDetections });
       return {
         detections: out.detections,
         model: modelFor('detection'),
@@ -128,7 +143,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
       if (raw !== undefined && (raw.trim() === '' || !(minScore >= 0 && minScore <= 1))) {
         throw new NasnetError('INVALID_ARGUMENT', `form field "min_confidence" must be a number in [0, 1]; received ${JSON.stringify(raw)}`);
       }
-      const out = await infer(reply, { kind: 'detect', image: bytes, minScore, maxDetections: 100 });
+      const out = await infer(request, reply, { kind: 'detect', image: bytes, minScore, maxDetections: 100 });
       const predictions = out.detections.map((d) => ({
         label: d.label,
         confidence: d.score,
