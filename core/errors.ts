@@ -40,6 +40,7 @@ export const ERROR_TABLE = {
   WEIGHTS_MISMATCH: { httpStatus: 500, exitCode: EXIT.INVALID_INPUT, summary: 'weights do not match the model' },
   CHECKPOINT_INVALID: { httpStatus: 500, exitCode: EXIT.INVALID_INPUT, summary: 'a checkpoint is missing or corrupt' },
   ENGINE_UNAVAILABLE: { httpStatus: 500, exitCode: EXIT.UNAVAILABLE, summary: 'the requested engine cannot be loaded' },
+  ADDRESS_UNAVAILABLE: { httpStatus: 500, exitCode: EXIT.UNAVAILABLE, summary: 'the server cannot listen on the address (in use or not permitted)' },
   NOT_READY: { httpStatus: 503, exitCode: EXIT.UNAVAILABLE, summary: 'the models are not loaded yet' },
   QUEUE_FULL: { httpStatus: 503, exitCode: EXIT.UNAVAILABLE, summary: 'the inference queue is full' },
   DEADLINE_EXCEEDED: { httpStatus: 504, exitCode: EXIT.INTERNAL, summary: 'the request did not finish in time' },
