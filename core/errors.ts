@@ -46,6 +46,7 @@ export const ERROR_TABLE = {
   DEADLINE_EXCEEDED: { httpStatus: 504, exitCode: EXIT.INTERNAL, summary: 'the request did not finish in time' },
   // nginx's 499: the answer has nobody to go to; it shows in logs and metrics, never on a wire.
   CLIENT_CLOSED: { httpStatus: 499, exitCode: EXIT.INTERNAL, summary: 'the client closed the connection before the answer' },
+  UNAUTHORIZED: { httpStatus: 401, exitCode: EXIT.USAGE, summary: 'the API key is missing or wrong' },
   NOT_FOUND: { httpStatus: 404, exitCode: EXIT.INVALID_INPUT, summary: 'the resource does not exist' },
   INTERNAL: { httpStatus: 500, exitCode: EXIT.INTERNAL, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, ErrorKind>;

@@ -133,7 +133,7 @@ const modelInfo = {
     inputWidth: { type: 'integer' },
     inputHeight: { type: 'integer' },
     numClasses: { type: 'integer' },
-    engine: { type: 'string' },
+    engine: { type: 'string', description: 'what runs the network: onnxruntime-node (and its execution provider) or tfjs-<backend>' },
   },
 } as const;
 
@@ -142,6 +142,11 @@ export const MODELS_RESPONSE = {
   properties: {
     classifier: modelInfo,
     detector: modelInfo,
+    tfjsEngine: {
+      type: 'object',
+      description: 'The TensorFlow.js engine of the workers (pre/post-processing, and models run with engine tfjs)',
+      properties: { backend: { type: 'string' }, package: { type: 'string' }, reason: { type: 'string' } },
+    },
     workers: { type: 'integer' },
     tasksPerWorker: { type: 'integer' },
     queueSize: { type: 'integer' },

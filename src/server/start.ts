@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { resolveModelKind } from '../models/builtin.js';
 import { weightsPath, type ModelSpec } from '../models/registry.js';
 import { buildApp } from './app.js';
+import { listenMetrics } from './metrics.js';
 import type { ServerConfig } from './config.js';
 
 export interface RunningServer {
@@ -51,6 +52,18 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     if (err !== undefined) throw err;
   });
 
+  if (config.metrics && config.metricsPort > 0) {
+    try {
+      const metrics = await listenMetrics(app.metrics.registry, config.host, config.metricsPort);
+      // Before listen: hooks can no longer be added once the app has started.
+      app.addHook('onClose', metrics.close);
+      logger.info({ url: metrics.url }, 'metrics listening');
+    } catch (error) {
+      grace.uninstall();
+      await app.close();
+      throw listenError(error, { ...config, port: config.metricsPort });
+    }
+  }
   let url: string;
   try {
     url = await app.listen({ port: config.port, host: config.host });
@@ -59,7 +72,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     await app.close();
     throw listenError(error, config);
   }
-  logger.info({ url, workers: config.workers, engine: config.engine }, 'listening');
+  // What actually runs, not what was asked for ("auto"): the TensorFlow.js engine with the reason it was
+  // chosen, and the inference engine of each model.
+  const engine = { ...app.inference.engine, requested: config.engine, inference: Object.fromEntries(app.inference.models.map((m) => [m.task, m.engine])) };
+  logger.info({ url, workers: config.workers, engine }, 'listening');
   return { app, url, closed };
 }
 

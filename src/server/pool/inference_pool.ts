@@ -8,6 +8,7 @@
 import { Piscina } from 'piscina';
 import type { ModelInfo } from '../../api/types.js';
 import { fromWireError, NasnetError } from '../../../core/errors.js';
+import type { EngineInfo } from '../../../core/engine.js';
 import type { Logger } from '../../../core/logger.js';
 import { workerScript } from '../../../core/worker_script.js';
 import {
@@ -70,6 +71,7 @@ export class InferencePool {
   private closing = false;
   private closed = false;
   private loadedModels: ModelInfo[] = [];
+  private tfjsEngine: EngineInfo | undefined;
   private readonly count = { started: 0, droppedClientClosed: 0, droppedDeadline: 0 };
   /** Resolves with the loaded models once every worker has loaded them; rejects if one cannot. */
   readonly ready: Promise<ModelInfo[]>;
@@ -112,6 +114,7 @@ export class InferencePool {
         }
         this.readyThreads.add(message.threadId);
         this.loadedModels = message.models;
+        this.tfjsEngine = message.engine;
         if (this.readyThreads.size >= options.workers) resolve(message.models);
       });
     });
@@ -129,6 +132,11 @@ export class InferencePool {
 
   get models(): ModelInfo[] {
     return this.loadedModels;
+  }
+
+  /** The TensorFlow.js engine the workers initialised and why (undefined until one is ready). */
+  get engine(): EngineInfo | undefined {
+    return this.tfjsEngine;
   }
 
   /** Requests waiting for a worker slot. */

@@ -3,7 +3,7 @@
 // worker probes the header before it decodes anything (format allow-list, pixel limit; image_io.fitRgb)
 // and answers bad input with a typed error: probing here as well cost the main thread a sharp call per
 // request, which capped throughput with small models (BENCHMARKS.md, serve_load).
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, preValidationHookHandler } from 'fastify';
 import type { ModelInfo } from '../../api/types.js';
 import { NasnetError } from '../../../core/errors.js';
 import type { ServerConfig } from '../config.js';
@@ -34,6 +34,28 @@ function routeSchema(summary: string, description: string, query: { properties: 
     consumes: CONSUMES,
     querystring: query,
     response: { 200: ok, ...INFERENCE_ERROR_RESPONSES },
+  };
+}
+
+/** A plain decimal: optional sign, digits with an optional fraction, an optional exponent. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Numeric query values must be finite decimals. Ajv coerces with Number(), which also takes "0x10",
+ * "0b1", " 5 " and "Infinity" (the last then failed in the worker as "received null" or Infinity).
+ */
+function decimalQuery(query: { properties: object }): preValidationHookHandler {
+  const numeric = Object.entries(query.properties)
+    .filter(([, spec]) => ['number', 'integer'].includes((spec as { type?: string }).type ?? ''))
+    .map(([key]) => key);
+  return async (request) => {
+    const values = request.query as Record<string, unknown>;
+    for (const key of numeric) {
+      const raw = values[key];
+      if (typeof raw === 'string' && !(DECIMAL.test(raw) && Number.isFinite(Number(raw)))) {
+        throw new NasnetError('INVALID_ARGUMENT', `query parameter "${key}" must be a finite decimal number; received ${JSON.stringify(raw.slice(0, 64))}`);
+      }
+    }
   };
 }
 
@@ -83,6 +105,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     {
       schema: routeSchema('Classify an image', 'Top-k ImageNet classes with softmax scores.', CLASSIFY_QUERY, CLASSIFY_RESPONSE),
       schemaErrorFormatter: validationFormatter(CLASSIFY_QUERY),
+      preValidation: decimalQuery(CLASSIFY_QUERY),
     },
     async (request, reply) => {
       const { topK } = request.query as { topK: number };
@@ -107,6 +130,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
         DETECT_RESPONSE,
       ),
       schemaErrorFormatter: validationFormatter(DETECT_QUERY),
+      preValidation: decimalQuery(DETECT_QUERY),
     },
     async (request, reply) => {
       const { minScore, maxDetections } = request.query as { minScore: number; maxDetections: number };
