@@ -219,6 +219,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
     inputHeight: size,
     numClasses: config.classes,
     engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
+    ...(executionProviders === undefined ? {} : { executionProviders }),
   };
 
   return {

@@ -17,6 +17,7 @@ import { NasnetError } from '../../core/errors.js';
 import { MIN_MODEL_IMAGE_SIDE, fitRgb } from '../../core/image_io.js';
 import type { Logger } from '../../core/logger.js';
 import { OnnxSession } from '../onnx/index.js';
+import { resolveExecutionProviders } from '../onnx/session.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
@@ -170,6 +171,7 @@ export async function loadDetector(options: LoadDetectorOptions): Promise<Detect
     inputHeight: size,
     numClasses: config.numClasses,
     engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? tf.getBackend()}`,
+    ...(engine === 'onnx' ? { executionProviders: resolveExecutionProviders(options.executionProviders, 'loadDetector: executionProviders') } : {}),
   };
 
   return {

@@ -133,7 +133,8 @@ const modelInfo = {
     inputWidth: { type: 'integer' },
     inputHeight: { type: 'integer' },
     numClasses: { type: 'integer' },
-    engine: { type: 'string', description: 'what runs the network: onnxruntime-node (and its execution provider) or tfjs-<backend>' },
+    engine: { type: 'string', description: 'what runs the network: onnxruntime-node or tfjs-<backend>' },
+    executionProviders: { type: 'array', items: { type: 'string' }, description: 'onnxruntime execution providers in priority order (cuda, cpu, ...)' },
   },
 } as const;
 

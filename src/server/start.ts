@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
+import type { ModelInfo } from '../api/types.js';
 import { NasnetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { resolveModelKind } from '../models/builtin.js';
@@ -74,9 +75,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   }
   // What actually runs, not what was asked for ("auto"): the TensorFlow.js engine with the reason it was
   // chosen, and the inference engine of each model.
-  const engine = { ...app.inference.engine, requested: config.engine, inference: Object.fromEntries(app.inference.models.map((m) => [m.task, m.engine])) };
+  const engine = { ...app.inference.engine, requested: config.engine, inference: Object.fromEntries(app.inference.models.map((m) => [m.task, inferenceEngine(m)])) };
   logger.info({ url, workers: config.workers, engine }, 'listening');
   return { app, url, closed };
+}
+
+/** e.g. "onnxruntime-node (cuda, cpu)" or "tfjs-wasm". */
+function inferenceEngine(model: ModelInfo): string {
+  return model.executionProviders === undefined ? model.engine : `${model.engine} (${model.executionProviders.join(', ')})`;
 }
 
 function checkWeightsExist(flag: string, spec: ModelSpec, modelsDir: string): void {
