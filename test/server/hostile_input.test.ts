@@ -89,3 +89,16 @@ test('the 1x1 message says what the minimum is', async () => {
   const eight = await app.inject({ method: 'POST', url: '/classify', headers: { 'content-type': 'image/png' }, payload: await pngCard(8, 8) });
   assert.equal(eight.statusCode, 200, eight.body);
 });
+
+test('8 gzip-compressed SVGs in parallel next to a normal request: all refused, the normal one served, RSS bounded', async () => {
+  const svgz = hostile[0]!.bytes;
+  const { result, growth } = await peakRssGrowth(async () => {
+    const normal = app.inject({ method: 'POST', url: '/detect', headers: { 'content-type': 'image/jpeg' }, payload: await jpegCard() });
+    const bad = Array.from({ length: 8 }, () => app.inject({ method: 'POST', url: '/detect', headers: { 'content-type': 'image/png' }, payload: svgz }));
+    return Promise.all([normal, ...bad]);
+  });
+  const [normal, ...refused] = result;
+  assert.equal(normal!.statusCode, 200, normal!.body);
+  assert.deepEqual(refused.map((r) => r.statusCode), Array(8).fill(415));
+  assert.ok(growth < RSS_GROWTH_BOUND, `RSS grew by ${(growth / 2 ** 20).toFixed(0)} MB`);
+});
