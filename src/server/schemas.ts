@@ -19,9 +19,9 @@ const errorRef = { $ref: 'Error#' } as const;
 
 /** The error statuses an inference route can answer with, for the OpenAPI document. */
 export const INFERENCE_ERROR_RESPONSES = {
-  400: { description: 'corrupt or truncated image, missing field or invalid query value', ...errorRef },
-  413: { description: 'body larger than maxBodyBytes, or image larger than maxPixels', ...errorRef },
-  415: { description: 'not an accepted image format (jpeg, png, webp, avif, tiff, gif); SVG is refused', ...errorRef },
+  400: { description: 'corrupt, truncated or too small (< 8 px) image, missing field or invalid query value', ...errorRef },
+  413: { description: 'body larger than maxBodyBytes, image larger than maxPixels, or more than 256 pages', ...errorRef },
+  415: { description: 'not an accepted image format (jpeg, png, webp, avif, tiff, gif), decided from the bytes: gzip/svgz, SVG, PDF, ... are refused', ...errorRef },
   503: { description: 'models not loaded yet, shutting down, or inference queue full (see Retry-After)', ...errorRef },
   504: { description: 'the request did not finish within the deadline', ...errorRef },
 } as const;
