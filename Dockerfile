@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
 # nasnet-ts service image. Targets:
 #   runtime (default)  node 20 bookworm-slim, wasm engine, non-root, tini as PID 1
-#   gpu                CUDA 11.2 + cuDNN 8 base with @tensorflow/tfjs-node-gpu (needs internet at build time)
+#   gpu                CUDA 12 + cuDNN 9 base, onnxruntime-node's CUDA execution provider (needs nuget.org at build)
 #
-#   docker build -t nasnet-ts .
-#   docker run --rm -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts
-#   docker build --target gpu -t nasnet-ts:gpu .
-#   docker run --rm --gpus all -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts:gpu
+#   docker build -t nasnet-ts:0.1.0 .                  (the tag deploy/deployment.yaml runs)
+#   docker run --rm -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts:0.1.0
+#   docker build --target gpu -t nasnet-ts:0.1.0-gpu .
+#   docker run --rm --gpus all -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts:0.1.0-gpu
 # Weights named in the config with a relative path are read from /models (NASNET_MODELS_DIR); the
 # embedded default models are in the image. See docs/serving.md.
 
@@ -57,9 +57,14 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/cli/nasnet.js", "serve"]
 
-# ---- gpu: tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8.1 and downloads libtensorflow 2.9.1 at install --
+# ---- gpu: the networks on onnxruntime-node's CUDA execution provider ---------------------------------
+# onnxruntime-node 1.30 ships its CUDA provider for CUDA 12.x with cuDNN 9.x only (its install script
+# refuses CUDA 11; onnxruntime.ai, "CUDA Execution Provider", Requirements: a CUDA 12 build runs on any
+# CUDA 12.x, and cuDNN 8 and 9 builds are not interchangeable). tfjs-node-gpu 4.22 needs CUDA 11.2 and
+# cuDNN 8, which cannot share this image, and is not installed: the TensorFlow.js parts (image to tensor,
+# RPN proposals, ROI align, NMS) run on the wasm engine, on the CPU.
 FROM ${NODE_IMAGE} AS node
-FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS gpu
+FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04 AS gpu
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -71,13 +76,16 @@ WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    NASNET_BACKEND=tensorflow \
+    NASNET_BACKEND=wasm \
     NASNET_MODELS_DIR=/models \
     NASNET_WORKERS=1 \
-    TF_FORCE_GPU_ALLOW_GROWTH=true
+    NASNET_ORT_PROVIDERS=cuda,cpu
 COPY --from=runtime /app ./
-# The one dependency whose install script runs: it fetches libtensorflow (GPU) from storage.googleapis.com.
-RUN npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0 && npm cache clean --force
+# onnxruntime-node's own install script, asked for its CUDA 12 files (libonnxruntime_providers_cuda.so,
+# _shared, _tensorrt from the NuGet package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0): the env variable
+# overrides .npmrc's onnxruntime-node-install=skip, which keeps every other install offline-safe.
+RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
+ && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
 RUN mkdir -p /models && chown node:node /models
 USER node
 EXPOSE 3000

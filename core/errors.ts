@@ -34,14 +34,19 @@ export const ERROR_TABLE = {
   IO_ERROR: { httpStatus: 500, exitCode: EXIT.IO, summary: 'a file could not be read or written' },
   NOT_AN_IMAGE: { httpStatus: 400, exitCode: EXIT.INVALID_INPUT, summary: 'the bytes are not a decodable image' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, exitCode: EXIT.INVALID_INPUT, summary: 'the image format is not accepted' },
-  IMAGE_TOO_LARGE: { httpStatus: 413, exitCode: EXIT.INVALID_INPUT, summary: 'the image exceeds the pixel limit' },
+  IMAGE_TOO_LARGE: { httpStatus: 413, exitCode: EXIT.INVALID_INPUT, summary: 'the image exceeds the pixel or page limit' },
+  IMAGE_TOO_SMALL: { httpStatus: 400, exitCode: EXIT.INVALID_INPUT, summary: 'the image is smaller than the minimum side' },
   PAYLOAD_TOO_LARGE: { httpStatus: 413, exitCode: EXIT.INVALID_INPUT, summary: 'the request body exceeds the size limit' },
   WEIGHTS_MISMATCH: { httpStatus: 500, exitCode: EXIT.INVALID_INPUT, summary: 'weights do not match the model' },
   CHECKPOINT_INVALID: { httpStatus: 500, exitCode: EXIT.INVALID_INPUT, summary: 'a checkpoint is missing or corrupt' },
   ENGINE_UNAVAILABLE: { httpStatus: 500, exitCode: EXIT.UNAVAILABLE, summary: 'the requested engine cannot be loaded' },
+  ADDRESS_UNAVAILABLE: { httpStatus: 500, exitCode: EXIT.UNAVAILABLE, summary: 'the server cannot listen on the address (in use or not permitted)' },
   NOT_READY: { httpStatus: 503, exitCode: EXIT.UNAVAILABLE, summary: 'the models are not loaded yet' },
   QUEUE_FULL: { httpStatus: 503, exitCode: EXIT.UNAVAILABLE, summary: 'the inference queue is full' },
   DEADLINE_EXCEEDED: { httpStatus: 504, exitCode: EXIT.INTERNAL, summary: 'the request did not finish in time' },
+  // nginx's 499: the answer has nobody to go to; it shows in logs and metrics, never on a wire.
+  CLIENT_CLOSED: { httpStatus: 499, exitCode: EXIT.INTERNAL, summary: 'the client closed the connection before the answer' },
+  UNAUTHORIZED: { httpStatus: 401, exitCode: EXIT.USAGE, summary: 'the API key is missing or wrong' },
   NOT_FOUND: { httpStatus: 404, exitCode: EXIT.INVALID_INPUT, summary: 'the resource does not exist' },
   INTERNAL: { httpStatus: 500, exitCode: EXIT.INTERNAL, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, ErrorKind>;
@@ -77,12 +82,22 @@ export function isNasnetError(error: unknown): error is NasnetError {
 export interface WireError {
   readonly code: ErrorCode;
   readonly message: string;
+  /** The cause's message (e.g. libvips' text): for the server log, never for clients. */
+  readonly detail?: string;
 }
 
 /** Any thrown value as a WireError (untyped errors become INTERNAL). */
 export function toWireError(error: unknown): WireError {
-  if (isNasnetError(error)) return { code: error.code, message: error.message };
+  if (isNasnetError(error)) {
+    const cause = error.cause;
+    return cause instanceof Error ? { code: error.code, message: error.message, detail: cause.message } : { code: error.code, message: error.message };
+  }
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** A WireError back as a NasnetError; its detail becomes the cause. */
+export function fromWireError(wire: WireError, prefix = ''): NasnetError {
+  return new NasnetError(wire.code, `${prefix}${wire.message}`, undefined, wire.detail === undefined ? undefined : { cause: new Error(wire.detail) });
 }
 
 /** Exit code for any thrown value: typed errors by table, anything else is internal. */

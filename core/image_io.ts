@@ -1,28 +1,41 @@
 // Image decoding, fitting and encoding: the only module that imports sharp.
-// Untrusted bytes go through one guarded path: format allow-list (SVG and anything else rejected), a pixel
-// limit checked on the header before any decode and again by libvips (limitInputPixels), failOn:'error'
-// (a truncated file is an error, never a partial image), EXIF auto-orientation, alpha removed, sRGB 8-bit.
-// Every failure is a NasnetError: NOT_AN_IMAGE, UNSUPPORTED_MEDIA_TYPE or IMAGE_TOO_LARGE.
+// Untrusted bytes go through one guarded path: the format is decided from magic bytes before libvips sees
+// anything (image_sniff.ts: only JPEG, PNG, WebP, AVIF, TIFF, GIF; gzip, SVG, PDF and the rest refused), and
+// libvips' other loaders are blocked process-wide as a second fence; a TIFF's pages are counted by us; a
+// pixel limit is checked on the header before any decode and again by libvips (limitInputPixels); one page
+// only, read sequentially; failOn:'error' (a truncated file is an error, never a partial image); EXIF
+// auto-orientation, alpha removed, sRGB 8-bit. Every failure is a NasnetError (NOT_AN_IMAGE,
+// UNSUPPORTED_MEDIA_TYPE, IMAGE_TOO_LARGE, IMAGE_TOO_SMALL) whose message is ours: libvips' own text
+// ("tiff2vips: Read error at scanline ...") stays in `cause`, for logs, never in the message.
 //
 // Shape shorthand: H, W = EXIF-oriented original; OH, OW = network input. Tensors are [OH,OW,3] RGB 0..255.
 import * as tf from '@tensorflow/tfjs-core';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { ImageMeta } from './image_meta.js';
 import { NasnetError } from './errors.js';
+import { countTiffPages, IMAGE_FORMATS, sniffImage, type ImageFormat } from './image_sniff.js';
 import {
   LETTERBOX_ALIGNS, RESIZE_MODES, metaForPlan, planFit, resizePilNearest,
   type LetterboxAlign, type ResizeMode, type Rgb, type RgbImage,
 } from './resize.js';
 
 export type { LetterboxAlign, ResizeMode, Rgb, RgbImage } from './resize.js';
+export { IMAGE_FORMATS, type ImageFormat } from './image_sniff.js';
 
 /** Default decompression-bomb guard: 40 megapixels (a 7300 x 5500 photo), ~120 MB of RGB. */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 /** Largest network input accepted by the fitting functions (per side). */
 export const MAX_INPUT_SIDE = 8192;
-
-export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
-export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+/**
+ * Default limit on pages (TIFF) or frames (GIF, animated WebP/AVIF): only the first is decoded, but
+ * libvips reads every page header to count them. 256 covers long animations; an 80k-page TIFF is refused.
+ */
+export const DEFAULT_MAX_PAGES = 256;
+/**
+ * Smallest side the models accept (the classifier/detector APIs pass it as minSide): below 8 px an image
+ * is upscaled more than 28x to the network input and carries no information (a 1x1 was "classified").
+ */
+export const MIN_MODEL_IMAGE_SIDE = 8;
 
 /** `pil-nearest` is PIL's NEAREST (Keras `load_img`) done exactly in JS; the others are libvips kernels. */
 export const RESIZE_KERNELS = ['pil-nearest', 'nearest', 'linear', 'cubic', 'mitchell', 'lanczos3'] as const;
@@ -41,6 +54,10 @@ export interface ImageProbe {
 export interface DecodeOptions {
   /** Reject images with more pixels than this (IMAGE_TOO_LARGE). Default DEFAULT_MAX_PIXELS. */
   readonly maxPixels?: number;
+  /** Reject files with more pages or frames than this (IMAGE_TOO_LARGE). Default DEFAULT_MAX_PAGES. */
+  readonly maxPages?: number;
+  /** Reject images whose width or height is smaller (IMAGE_TOO_SMALL). Default 1. */
+  readonly minSide?: number;
   /** Composite transparent pixels onto this colour. Default: drop alpha (PIL `convert('RGB')`, as Keras does). */
   readonly alphaBackground?: Rgb;
 }
@@ -69,26 +86,6 @@ export interface ImageTensor {
   readonly meta: ImageMeta;
 }
 
-// Formats sharp cannot decode here but that are images all the same: answer 415, not "not an image".
-const FOREIGN_SIGNATURES: ReadonlyArray<{ name: string; test: (b: Uint8Array) => boolean }> = [
-  { name: 'bmp', test: (b) => b[0] === 0x42 && b[1] === 0x4d && [12, 40, 52, 56, 64, 108, 124].includes(b[14] ?? -1) && b[15] === 0 },
-  { name: 'pdf', test: (b) => startsWith(b, [0x25, 0x50, 0x44, 0x46, 0x2d]) },
-  { name: 'psd', test: (b) => startsWith(b, [0x38, 0x42, 0x50, 0x53]) },
-  { name: 'jpeg2000', test: (b) => startsWith(b, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20]) || startsWith(b, [0xff, 0x4f, 0xff, 0x51]) },
-  { name: 'jxl', test: (b) => startsWith(b, [0xff, 0x0a]) || startsWith(b, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20]) },
-];
-
-/** XML (SVG) is refused before libvips parses it at all: rasterising untrusted SVG is an attack surface. */
-function looksLikeXml(bytes: Uint8Array): boolean {
-  let i = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? 3 : 0; // UTF-8 byte order mark
-  while (i < bytes.length && i < 1024 && [0x09, 0x0a, 0x0d, 0x20].includes(bytes[i]!)) i++;
-  return bytes[i] === 0x3c; // '<'
-}
-
-function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
-  return prefix.every((v, i) => bytes[i] === v);
-}
-
 function unsupported(fn: string, format: string): NasnetError {
   return new NasnetError(
     'UNSUPPORTED_MEDIA_TYPE',
@@ -96,6 +93,26 @@ function unsupported(fn: string, format: string): NasnetError {
     { format, accepted: [...IMAGE_FORMATS] },
   );
 }
+
+function notAnImage(fn: string): NasnetError {
+  return new NasnetError(
+    'NOT_AN_IMAGE',
+    `${fn}: the bytes are not a decodable image (no signature of ${IMAGE_FORMATS.join(', ')})`,
+  );
+}
+
+// libvips' loaders by operation name (vips -l foreign): the buffer loaders of the accepted formats.
+const ACCEPTED_LOADERS = [
+  'VipsForeignLoadJpegBuffer', 'VipsForeignLoadPngBuffer', 'VipsForeignLoadWebpBuffer',
+  'VipsForeignLoadHeifBuffer', 'VipsForeignLoadTiffBuffer', 'VipsForeignLoadNsgifBuffer',
+];
+const SVG_LOADER = 'VipsForeignLoadSvgBuffer';
+// The second fence behind sniffImage: every other libvips loader (SVG, PDF, FITS, ...) is blocked for the
+// whole process (libvips state is shared by all worker threads). rasterizeSvg opens the SVG loader only
+// while it renders our own SVG.
+sharp.block({ operation: ['VipsForeignLoad'] });
+sharp.unblock({ operation: ACCEPTED_LOADERS });
+let svgRenders = 0;
 
 function checkPositiveInt(fn: string, field: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
@@ -128,43 +145,74 @@ function toBuffer(fn: string, bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Maps a libvips/sharp failure on untrusted bytes to the typed error. */
-function decodeError(fn: string, error: unknown): NasnetError {
+/**
+ * Maps a libvips/sharp failure on untrusted bytes to the typed error. The message is ours (libvips and
+ * glib text can name internals and is not for clients); the original error is the `cause`.
+ */
+function decodeError(fn: string, format: ImageFormat, maxPixels: number, error: unknown): NasnetError {
   const message = error instanceof Error ? error.message : String(error);
   if (/exceeds pixel limit/i.test(message)) {
-    return new NasnetError('IMAGE_TOO_LARGE', `${fn}: ${message}`, undefined, { cause: error });
+    return new NasnetError('IMAGE_TOO_LARGE', `${fn}: the image exceeds the pixel limit of ${maxPixels}`, { maxPixels }, { cause: error });
   }
-  const reason = message.split('\n')[0] ?? message;
-  return new NasnetError('NOT_AN_IMAGE', `${fn}: the bytes are not a decodable image (${reason})`, undefined, { cause: error });
+  return new NasnetError('NOT_AN_IMAGE', `${fn}: the ${format} data is corrupt or truncated`, { format }, { cause: error });
 }
 
+interface Limits {
+  readonly maxPixels: number;
+  readonly maxPages: number;
+  readonly minSide: number;
+}
+
+function limitsOf(fn: string, options: DecodeOptions): Limits {
+  return {
+    maxPixels: checkPositiveInt(fn, 'maxPixels', options.maxPixels ?? DEFAULT_MAX_PIXELS),
+    maxPages: checkPositiveInt(fn, 'maxPages', options.maxPages ?? DEFAULT_MAX_PAGES),
+    minSide: checkPositiveInt(fn, 'minSide', options.minSide ?? 1, MAX_INPUT_SIDE),
+  };
+}
+
+/** A decode of the first page only, read sequentially (rows stream through resize), pixel-capped by libvips. */
 function openImage(input: Buffer, maxPixels: number): Sharp {
-  return sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true, pages: 1, page: 0 });
+  return sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true, pages: 1, page: 0, sequentialRead: true });
 }
 
 /**
  * Reads the header only: accepted format, EXIF-oriented size, frame count. Throws NOT_AN_IMAGE,
  * UNSUPPORTED_MEDIA_TYPE (SVG, HEIC, BMP, ...) or IMAGE_TOO_LARGE (width*height > maxPixels).
  */
-export async function probeImage(bytes: Uint8Array, options: { readonly maxPixels?: number } = {}): Promise<ImageProbe> {
+export async function probeImage(bytes: Uint8Array, options: Omit<DecodeOptions, 'alphaBackground'> = {}): Promise<ImageProbe> {
   const fn = 'probeImage';
-  return probe(fn, toBuffer(fn, bytes), checkPositiveInt(fn, 'maxPixels', options.maxPixels ?? DEFAULT_MAX_PIXELS));
+  return probe(fn, toBuffer(fn, bytes), limitsOf(fn, options));
+}
+
+function tooManyPages(fn: string, pages: number | string, maxPages: number): NasnetError {
+  return new NasnetError('IMAGE_TOO_LARGE', `${fn}: the file has ${pages} pages or frames; the limit is ${maxPages}`, { maxPages });
 }
 
 /** probeImage for a caller `fn` (named in its error messages). */
-async function probe(fn: string, input: Buffer, maxPixels: number): Promise<ImageProbe> {
-  if (looksLikeXml(input)) throw unsupported(fn, 'svg (XML)');
+async function probe(fn: string, input: Buffer, limits: Limits): Promise<ImageProbe> {
+  const { maxPixels, maxPages, minSide } = limits;
+  const sniffed = sniffImage(input);
+  if (!sniffed.accepted) throw sniffed.known ? unsupported(fn, sniffed.name) : notAnImage(fn);
+  const sniffedFormat = sniffed.format;
+  if (sniffedFormat === 'tiff') {
+    const pages = countTiffPages(input, maxPages);
+    if (pages === 'corrupt' || pages === 0) throw new NasnetError('NOT_AN_IMAGE', `${fn}: the tiff data is corrupt (broken page directory)`);
+    if (pages > maxPages) throw tooManyPages(fn, `more than ${maxPages}`, maxPages);
+  }
   let info: Metadata;
   try {
     // No pixel limit here so that an oversized image is reported with its size; metadata() decodes nothing.
     info = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata();
   } catch (error) {
-    const foreign = FOREIGN_SIGNATURES.find((s) => s.test(input));
-    throw foreign !== undefined ? unsupported(fn, foreign.name) : decodeError(fn, error);
+    throw decodeError(fn, sniffedFormat, maxPixels, error);
   }
   let format: string = info.format;
   if (format === 'heif') format = info.compression === 'av1' ? 'avif' : `heif/${info.compression ?? 'unknown'}`;
-  if (!(IMAGE_FORMATS as readonly string[]).includes(format)) throw unsupported(fn, format);
+  // libvips sniffs again: a loader other than the one our signature named is refused (defence in depth).
+  if (format !== sniffedFormat) throw unsupported(fn, format);
+  const pages = info.pages ?? 1;
+  if (pages > maxPages) throw tooManyPages(fn, pages, maxPages);
   const { width, height } = info.autoOrient;
   if (width * height > maxPixels) {
     throw new NasnetError(
@@ -173,11 +221,14 @@ async function probe(fn: string, input: Buffer, maxPixels: number): Promise<Imag
       { width, height, maxPixels },
     );
   }
-  return { format: format as ImageFormat, width, height, pages: info.pages ?? 1, hasAlpha: info.hasAlpha };
+  if (width < minSide || height < minSide) {
+    throw new NasnetError('IMAGE_TOO_SMALL', `${fn}: image is ${width}x${height}; both sides must be at least ${minSide} pixels`, { width, height, minSide });
+  }
+  return { format: sniffedFormat, width, height, pages, hasAlpha: info.hasAlpha };
 }
 
 /** Runs a pipeline to raw sRGB bytes (alpha dropped or flattened), mapping failures to typed errors. */
-async function toRaw(fn: string, pipeline: Sharp, alphaBackground: Rgb | undefined): Promise<RgbImage> {
+async function toRaw(fn: string, header: ImageProbe, maxPixels: number, pipeline: Sharp, alphaBackground: Rgb | undefined): Promise<RgbImage> {
   const coloured = alphaBackground === undefined
     ? pipeline.removeAlpha()
     : pipeline.flatten({ background: { r: alphaBackground[0], g: alphaBackground[1], b: alphaBackground[2] } });
@@ -185,7 +236,7 @@ async function toRaw(fn: string, pipeline: Sharp, alphaBackground: Rgb | undefin
   try {
     result = await coloured.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw decodeError(fn, error);
+    throw decodeError(fn, header.format, maxPixels, error);
   }
   const { data, info } = result;
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
@@ -197,11 +248,11 @@ async function toRaw(fn: string, pipeline: Sharp, alphaBackground: Rgb | undefin
 /** Decodes the first frame at its EXIF-oriented size; meta is the identity fit. */
 export async function decodeRgb(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   const fn = 'decodeRgb';
-  const maxPixels = checkPositiveInt(fn, 'maxPixels', options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const limits = limitsOf(fn, options);
   const alphaBackground = checkRgbColour(fn, 'alphaBackground', options.alphaBackground);
   const input = toBuffer(fn, bytes);
-  const header = await probe(fn, input, maxPixels);
-  const image = await toRaw(fn, openImage(input, maxPixels), alphaBackground);
+  const header = await probe(fn, input, limits);
+  const image = await toRaw(fn, header, limits.maxPixels, openImage(input, limits.maxPixels), alphaBackground);
   if (image.width !== header.width || image.height !== header.height) {
     throw new NasnetError('INTERNAL', `${fn}: decoded ${image.width}x${image.height}, header said ${header.width}x${header.height}`);
   }
@@ -221,16 +272,16 @@ export async function fitRgb(bytes: Uint8Array, options: FitOptions): Promise<De
   const kernel = checkChoice(fn, 'kernel', options.kernel, RESIZE_KERNELS, 'linear');
   const align = checkChoice(fn, 'align', options.align, LETTERBOX_ALIGNS, 'center');
   const padColor = checkRgbColour(fn, 'padColor', options.padColor) ?? [0, 0, 0];
-  const maxPixels = checkPositiveInt(fn, 'maxPixels', options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const limits = limitsOf(fn, options);
   const alphaBackground = checkRgbColour(fn, 'alphaBackground', options.alphaBackground);
 
   const input = toBuffer(fn, bytes);
-  const header = await probe(fn, input, maxPixels);
+  const header = await probe(fn, input, limits);
   const plan = planFit(header.width, header.height, width, height, mode, align);
   const meta = metaForPlan(header.width, header.height, plan);
-  const pipeline = openImage(input, maxPixels);
+  const pipeline = openImage(input, limits.maxPixels);
   if (kernel === 'pil-nearest') {
-    const original = await toRaw(fn, pipeline, alphaBackground);
+    const original = await toRaw(fn, header, limits.maxPixels, pipeline, alphaBackground);
     return { image: resizePilNearest(original, plan, padColor), meta };
   }
   pipeline.resize(plan.resizedWidth, plan.resizedHeight, { fit: 'fill', kernel });
@@ -243,7 +294,7 @@ export async function fitRgb(bytes: Uint8Array, options: FitOptions): Promise<De
   } else if (plan.resizedWidth > width || plan.resizedHeight > height) {
     pipeline.extract({ left: -plan.left, top: -plan.top, width, height });
   }
-  return { image: await toRaw(fn, pipeline, alphaBackground), meta };
+  return { image: await toRaw(fn, header, limits.maxPixels, pipeline, alphaBackground), meta };
 }
 
 /** An RgbImage as a [H,W,3] tensor (values 0..255 in the chosen dtype). */
@@ -305,11 +356,14 @@ export async function encodeJpeg(source: RgbImage | tf.Tensor3D, options: { read
  */
 export async function rasterizeSvg(svg: string, options: { readonly density?: number } = {}): Promise<Buffer> {
   const density = checkPositiveInt('rasterizeSvg', 'density', options.density ?? 72, 2400);
+  if (svgRenders++ === 0) sharp.unblock({ operation: [SVG_LOADER] });
   try {
     return await sharp(Buffer.from(svg, 'utf8'), { density, failOn: 'error' }).png().toBuffer();
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new NasnetError('INVALID_ARGUMENT', `rasterizeSvg: the SVG could not be rendered (${reason})`, { field: 'svg' }, { cause: error });
+  } finally {
+    if (--svgRenders === 0) sharp.block({ operation: [SVG_LOADER] });
   }
 }
 

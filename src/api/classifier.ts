@@ -18,7 +18,7 @@ import { loadCheckpoint, readCheckpointManifest } from '../../core/checkpoint.js
 import { mismatchError } from '../../core/checkpoint_manifest.js';
 import { currentEngine } from '../../core/engine.js';
 import { NasnetError } from '../../core/errors.js';
-import { fitRgb, type ResizeKernel } from '../../core/image_io.js';
+import { MIN_MODEL_IMAGE_SIDE, fitRgb, type ResizeKernel } from '../../core/image_io.js';
 import type { Logger } from '../../core/logger.js';
 import { imagenetClasses } from '../models/labels.js';
 import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
@@ -219,6 +219,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
     inputHeight: size,
     numClasses: config.classes,
     engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
+    ...(executionProviders === undefined ? {} : { executionProviders }),
   };
 
   return {
@@ -226,7 +227,7 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
     async classify(image: Uint8Array, classifyOptions: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }> {
       const k = classifyOptions.topK ?? DEFAULT_TOP_K;
       if (!Number.isInteger(k) || k < 1) throw new NasnetError('INVALID_ARGUMENT', `classify: topK must be a positive integer; received ${k}`);
-      const fitted = await fitRgb(image, { width: size, height: size, mode: 'stretch', kernel, maxPixels: options.maxPixels });
+      const fitted = await fitRgb(image, { width: size, height: size, mode: 'stretch', kernel, maxPixels: options.maxPixels, minSide: MIN_MODEL_IMAGE_SIDE });
       const input = new Float32Array(fitted.image.data.length);
       for (let i = 0; i < input.length; i++) input[i] = (fitted.image.data[i] as number) / 127.5 - 1;
       const probs = await forward.run(input, 1);

@@ -14,9 +14,10 @@ import { assignWeights } from '../../detection/training.js';
 import { loadCheckpoint } from '../../core/checkpoint.js';
 import { currentEngine } from '../../core/engine.js';
 import { NasnetError } from '../../core/errors.js';
-import { fitRgb } from '../../core/image_io.js';
+import { MIN_MODEL_IMAGE_SIDE, fitRgb } from '../../core/image_io.js';
 import type { Logger } from '../../core/logger.js';
 import { OnnxSession } from '../onnx/index.js';
+import { resolveExecutionProviders } from '../onnx/session.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
@@ -170,13 +171,14 @@ export async function loadDetector(options: LoadDetectorOptions): Promise<Detect
     inputHeight: size,
     numClasses: config.numClasses,
     engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? tf.getBackend()}`,
+    ...(engine === 'onnx' ? { executionProviders: resolveExecutionProviders(options.executionProviders, 'loadDetector: executionProviders') } : {}),
   };
 
   return {
     info,
     async detect(image: Uint8Array, detectOptions: DetectOptions = {}): Promise<{ detections: Detection[]; image: ImageMeta }> {
       const { minScore, maxDetections } = checkDetectOptions(detectOptions);
-      const fitted = await fitRgb(image, { width: size, height: size, mode: 'letterbox', align: 'top-left', padColor: PAD_COLOUR, kernel: 'linear', maxPixels: options.maxPixels });
+      const fitted = await fitRgb(image, { width: size, height: size, mode: 'letterbox', align: 'top-left', padColor: PAD_COLOUR, kernel: 'linear', maxPixels: options.maxPixels, minSide: MIN_MODEL_IMAGE_SIDE });
       const pixels = Float32Array.from(fitted.image.data, (v) => v / 127.5 - 1);
       const input = tf.tensor4d(pixels, [1, size, size, 3]);
       let found;

@@ -41,6 +41,8 @@ export interface ModelInfo {
   readonly inputHeight: number;
   readonly numClasses: number;
   readonly engine: string;
+  /** onnxruntime execution providers in priority order (engine onnxruntime-node only), e.g. ['cuda', 'cpu']. */
+  readonly executionProviders?: readonly string[];
 }
 
 export interface Classifier {

@@ -10,7 +10,7 @@ import type {
   ClassifyOptions, ClassPrediction, Classifier, DetectOptions, Detection, Detector, ImageMeta, ModelInfo,
 } from '../api/types.js';
 import { NasnetError } from '../../core/errors.js';
-import { loadImageForModel } from '../../core/image_io.js';
+import { MIN_MODEL_IMAGE_SIDE, loadImageForModel } from '../../core/image_io.js';
 import { createPrng, type Prng } from '../../core/prng.js';
 import { cocoCategoriesContiguous, imagenetClasses } from './labels.js';
 import type { ModelLoadOptions } from './registry.js';
@@ -95,7 +95,7 @@ export class PlaceholderTinyClassifier implements Classifier {
   async classify(image: Uint8Array, options: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }> {
     const topK = checkIntOption('classify', 'topK', options.topK ?? 5, 1, this.labels.length);
     const input = await loadImageForModel(image, {
-      width: CLASSIFIER_INPUT, height: CLASSIFIER_INPUT, mode: 'stretch', maxPixels: this.options.maxPixels,
+      width: CLASSIFIER_INPUT, height: CLASSIFIER_INPUT, mode: 'stretch', maxPixels: this.options.maxPixels, minSide: MIN_MODEL_IMAGE_SIDE,
     });
     const [values, indices] = tf.tidy(() => {
       const features = tf.mean(backbone(this.layers, input.tensor), [1, 2]) as tf.Tensor2D; // [1,32]
@@ -179,7 +179,7 @@ export class PlaceholderTinyDetector implements Detector {
       throw new NasnetError('INVALID_ARGUMENT', `detect: minScore must be a number in [0, 1]; received ${minScore}`, { field: 'minScore' });
     }
     const input = await loadImageForModel(image, {
-      width: DETECTOR_INPUT, height: DETECTOR_INPUT, mode: 'letterbox', maxPixels: this.options.maxPixels,
+      width: DETECTOR_INPUT, height: DETECTOR_INPUT, mode: 'letterbox', maxPixels: this.options.maxPixels, minSide: MIN_MODEL_IMAGE_SIDE,
     });
     const k = this.categories.length;
     const [boxes, scores, classes] = tf.tidy(() => {

@@ -82,10 +82,16 @@ export interface LoadContext {
   readonly threads?: number;
 }
 
+/** Where a spec's weights are read from (relative paths against modelsDir); undefined for embedded weights. */
+export function weightsPath(spec: ModelSpec, modelsDir: string): string | undefined {
+  if (spec.weights === undefined) return undefined;
+  return isAbsolute(spec.weights) ? spec.weights : resolve(modelsDir, spec.weights);
+}
+
 function loaderOptions(spec: ModelSpec, context: LoadContext): ModelLoadOptions {
   const { modelsDir, ...options } = context;
-  if (spec.weights === undefined) return options;
-  return { weights: isAbsolute(spec.weights) ? spec.weights : resolve(modelsDir, spec.weights), ...options };
+  const weights = weightsPath(spec, modelsDir);
+  return weights === undefined ? options : { weights, ...options };
 }
 
 export async function loadClassifier(spec: ModelSpec, context: LoadContext): Promise<Classifier> {

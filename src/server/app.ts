@@ -1,6 +1,5 @@
 // The service as a Fastify instance that never listens: tests drive it with app.inject(), start.ts
 // listens. The worker pool is a decorator created once and closed onClose (after in-flight work).
-import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,7 +10,8 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { ServerConfig } from './config.js';
 import { DEMO_HTML } from './demo_page.js';
 import { installErrorHandlers } from './http_errors.js';
-import { createMetrics, installMetrics } from './metrics.js';
+import { installApiKey, installCors, requestId } from './access.js';
+import { createMetrics, installMetrics, type ServerMetrics } from './metrics.js';
 import { InferencePool } from './pool/inference_pool.js';
 import { inferenceRoutes } from './routes/inference.js';
 import { statusRoutes } from './routes/status.js';
@@ -20,6 +20,7 @@ import { ERROR_SCHEMA } from './schemas.js';
 declare module 'fastify' {
   interface FastifyInstance {
     inference: InferencePool;
+    metrics: ServerMetrics;
   }
 }
 
@@ -54,8 +55,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.maxBodyBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A client's x-request-id is echoed and logged only if short and plain (access.ts), else replaced.
+    requestIdHeader: false,
+    genReqId: requestId,
     requestTimeout: config.deadlineMs + REQUEST_TIMEOUT_SLACK_MS,
     // Requests arriving while closing get our JSON 503 from the onRequest hook below instead.
     return503OnClosing: false,
@@ -68,7 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const pool = createPool(config, logger);
   app.decorate('inference', pool);
   pool.ready.then(
-    (models) => logger.info({ models: models.map((m) => `${m.task}: ${m.name} (${m.engine})`) }, 'models loaded: ready'),
+    (models) => logger.info({ models: models.map((m) => `${m.task}: ${m.name} (${m.engine})`), engine: pool.engine }, 'models loaded: ready'),
     (error: unknown) => logger.fatal({ err: error }, 'models failed to load'),
   );
   // Once shutdown starts, new requests (on kept-alive connections) get 503 NOT_READY and readiness
@@ -83,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => pool.close());
 
   const metrics = createMetrics(pool);
+  app.decorate('metrics', metrics);
   installErrorHandlers(app, config.retryAfterSeconds, (code) => metrics.rejected.inc({ code }));
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -107,7 +110,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 
-  installMetrics(app, metrics);
+  installCors(app, config.corsOrigins);
+  installApiKey(app, config.apiKey);
+  installMetrics(app, metrics, config.metrics && config.metricsPort === 0);
   await app.register(statusRoutes, { config, pool, isClosing: () => closing });
   await app.register(inferenceRoutes, { config, pool, metrics });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(DEMO_HTML));

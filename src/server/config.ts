@@ -46,6 +46,14 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number;
   /** Serve the OpenAPI document and Swagger UI at /docs. */
   readonly docs: boolean;
+  /** Serve Prometheus metrics at /metrics. */
+  readonly metrics: boolean;
+  /** 0: /metrics on the main port; else its own listener on this port (same host), off the public one. */
+  readonly metricsPort: number;
+  /** When set, every route but /healthz, /readyz and the demo page needs header x-api-key equal to it. */
+  readonly apiKey: string;
+  /** CORS: '' off, '*' any origin, or a comma-separated list of origins (https://a.example,https://b.example). */
+  readonly corsOrigins: string;
 }
 
 /**
@@ -120,6 +128,13 @@ export const SERVER_CONFIG_SCHEMA: ConfigSchema<ServerConfig> = {
     env: 'NASNET_SHUTDOWN_GRACE_MS',
   }),
   docs: boolField(true, 'serve OpenAPI JSON and Swagger UI at /docs', { env: 'NASNET_DOCS' }),
+  metrics: boolField(true, 'serve Prometheus metrics at /metrics', { env: 'NASNET_METRICS' }),
+  metricsPort: intField(0, 'serve /metrics on this port instead of the main one (0 = main port)', { min: 0, max: 65535, env: 'NASNET_METRICS_PORT' }),
+  apiKey: stringField('', 'require header x-api-key with this value (health checks exempt; empty = off; prefer the env variable)', {
+    env: 'NASNET_API_KEY',
+    allowEmpty: true,
+  }),
+  corsOrigins: stringField('', "CORS allowed origins: '*' or a comma-separated list (empty = off)", { env: 'NASNET_CORS_ORIGINS', allowEmpty: true }),
 };
 
 export const DEFAULT_SERVER_CONFIG: ServerConfig = resolveConfig(SERVER_CONFIG_SCHEMA, []);

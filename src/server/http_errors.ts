@@ -62,6 +62,12 @@ export function errorBody(error: HttpError): ErrorBody {
   return { error: { code: error.code, message: error.message } };
 }
 
+/** The underlying error's text (a decoder's message): logged, never sent. */
+function causeOf(error: unknown): string | undefined {
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : undefined;
+}
+
 /** Installs the error and not-found handlers on `app` (call on the root instance). */
 export function installErrorHandlers(
   app: FastifyInstance,
@@ -72,7 +78,7 @@ export function installErrorHandlers(
     const http = describeMediaType(toHttpError(error), error, request);
     onError(http.code);
     if (http.status >= 500 && http.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: http.code, status: http.status, reason: http.message }, 'request rejected');
+    else request.log.info({ code: http.code, status: http.status, reason: http.message, detail: causeOf(error) }, 'request rejected');
     if (RETRYABLE.has(http.code)) void reply.header('retry-after', String(retryAfterSeconds));
     return reply.code(http.status).send(errorBody(http));
   });

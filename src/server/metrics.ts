@@ -1,6 +1,9 @@
 // Prometheus metrics: one registry per app (so tests can build several), request counts and latency
-// histograms per route, inference time per task, queue depth, in-flight requests, tensors held by the
-// workers and the process RSS, plus prom-client's default process metrics. Served at GET /metrics.
+// histograms per route, inference time per task, queue depth, in-flight requests, jobs started and
+// dropped, tensors held by the workers and the process RSS, plus prom-client's default process metrics.
+// Served at GET /metrics.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InferencePool } from './pool/inference_pool.js';
@@ -76,6 +79,28 @@ export function createMetrics(pool: InferencePool): ServerMetrics {
       this.set(process.memoryUsage.rss());
     },
   });
+  // Counters owned by the pool, read at scrape time.
+  new Counter({
+    name: 'nasnet_inference_started_total',
+    help: 'Jobs handed to an inference worker',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pool.counts.started);
+    },
+  });
+  new Counter({
+    name: 'nasnet_inference_dropped_total',
+    help: 'Queued jobs never run: client_closed (the client disconnected) or deadline (expired while queued)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { droppedClientClosed, droppedDeadline } = pool.counts;
+      this.inc({ reason: 'client_closed' }, droppedClientClosed);
+      this.inc({ reason: 'deadline' }, droppedDeadline);
+    },
+  });
   new Gauge({
     name: 'nasnet_ready',
     help: '1 when every worker has loaded its models, else 0',
@@ -87,16 +112,45 @@ export function createMetrics(pool: InferencePool): ServerMetrics {
   return { registry, requests, latency, inferenceSeconds, rejected };
 }
 
-/** Counts every response and times it; the route label is the route pattern, never the raw URL. */
-export function installMetrics(app: FastifyInstance, metrics: ServerMetrics): void {
+/**
+ * Counts every response and times it (the route label is the route pattern, never the raw URL); serves
+ * GET /metrics on `app` when `route` is true (false: metrics off, or served on their own port).
+ */
+export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, route = true): void {
   const { requests, latency } = metrics;
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const labels = { route, method: request.method };
+    const url = request.routeOptions.url ?? 'unmatched';
+    const labels = { route: url, method: request.method };
     requests.inc({ ...labels, status: String(reply.statusCode) });
     latency.observe(labels, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  if (route) {
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
+}
+
+/** A listener of its own for GET /metrics (config metricsPort), so the public port need not expose them. */
+export async function listenMetrics(registry: Registry, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'only GET /metrics here' } }));
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
   });
+  server.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

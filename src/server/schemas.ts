@@ -19,9 +19,9 @@ const errorRef = { $ref: 'Error#' } as const;
 
 /** The error statuses an inference route can answer with, for the OpenAPI document. */
 export const INFERENCE_ERROR_RESPONSES = {
-  400: { description: 'corrupt or truncated image, missing field or invalid query value', ...errorRef },
-  413: { description: 'body larger than maxBodyBytes, or image larger than maxPixels', ...errorRef },
-  415: { description: 'not an accepted image format (jpeg, png, webp, avif, tiff, gif); SVG is refused', ...errorRef },
+  400: { description: 'corrupt, truncated or too small (< 8 px) image, missing field or invalid query value', ...errorRef },
+  413: { description: 'body larger than maxBodyBytes, image larger than maxPixels, or more than 256 pages', ...errorRef },
+  415: { description: 'not an accepted image format (jpeg, png, webp, avif, tiff, gif), decided from the bytes: gzip/svgz, SVG, PDF, ... are refused', ...errorRef },
   503: { description: 'models not loaded yet, shutting down, or inference queue full (see Retry-After)', ...errorRef },
   504: { description: 'the request did not finish within the deadline', ...errorRef },
 } as const;
@@ -133,7 +133,8 @@ const modelInfo = {
     inputWidth: { type: 'integer' },
     inputHeight: { type: 'integer' },
     numClasses: { type: 'integer' },
-    engine: { type: 'string' },
+    engine: { type: 'string', description: 'what runs the network: onnxruntime-node or tfjs-<backend>' },
+    executionProviders: { type: 'array', items: { type: 'string' }, description: 'onnxruntime execution providers in priority order (cuda, cpu, ...)' },
   },
 } as const;
 
@@ -142,6 +143,11 @@ export const MODELS_RESPONSE = {
   properties: {
     classifier: modelInfo,
     detector: modelInfo,
+    tfjsEngine: {
+      type: 'object',
+      description: 'The TensorFlow.js engine of the workers (pre/post-processing, and models run with engine tfjs)',
+      properties: { backend: { type: 'string' }, package: { type: 'string' }, reason: { type: 'string' } },
+    },
     workers: { type: 'integer' },
     tasksPerWorker: { type: 'integer' },
     queueSize: { type: 'integer' },

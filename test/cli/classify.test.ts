@@ -8,6 +8,7 @@ import { main } from '../../src/cli/classify.js';
 import { EXIT } from '../../core/errors.js';
 import { packageRoot } from '../../core/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { encodePng } from '../../core/image_io.js';
 
 const fixture = (...parts: string[]) => join(packageRoot(), 'test', 'fixtures', ...parts);
 let dir: string;
@@ -63,4 +64,14 @@ test('unreadable weights exit 3', async () => {
   const result = await runCli(main, join(dir, 'photo.jpg'), '--weights', join(dir, 'none.h5'), '--backend', 'wasm');
   assert.equal(result.code, EXIT.IO);
   assert.match(result.stderr, /none\.h5/);
+});
+
+test('a 1x1 image is refused with IMAGE_TOO_SMALL and exit 4, not classified', async () => {
+  const tiny = join(dir, 'tiny.png');
+  writeFileSync(tiny, await encodePng({ data: new Uint8Array([200, 10, 10]), width: 1, height: 1 }));
+  const result = await runCli(main, tiny, '--backend', 'wasm');
+  assert.equal(result.code, EXIT.INVALID_INPUT, result.stderr);
+  const entries = JSON.parse(result.stdout) as { error?: { code: string; message: string } }[];
+  assert.equal(entries[0]!.error!.code, 'IMAGE_TOO_SMALL');
+  assert.match(entries[0]!.error!.message, /image is 1x1; both sides must be at least 8 pixels/);
 });

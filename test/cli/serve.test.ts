@@ -1,6 +1,13 @@
 // nasnet serve's command line: --help, flag parsing into config keys, and bad flags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NasnetError } from '../../core/errors.js';
 import { main, parseServeArgs, usage } from '../../src/cli/serve.js';
 
@@ -44,4 +51,53 @@ test('an invalid setting fails before listening with INVALID_CONFIG (exit 5)', a
     main(['--port', '0', '--classifier', 'no-such-model']),
     (error: unknown) => error instanceof NasnetError && error.code === 'INVALID_CONFIG' && /unknown kind "no-such-model"/.test(error.message),
   );
+});
+
+const NASNET_CLI = fileURLToPath(new URL('../../src/cli/nasnet.js', import.meta.url));
+const FAST = ['--workers', '1', '--engine', 'wasm', '--classifier', 'placeholder-tiny', '--detector', 'placeholder-tiny'];
+
+/** Runs the real `nasnet serve` (the top-level error handler is part of what is tested). */
+async function serveProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [NASNET_CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+test('a busy port: one line on stderr and exit 6 (ADDRESS_UNAVAILABLE), not a stack trace', async () => {
+  const blocker = createServer();
+  blocker.listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const port = (blocker.address() as AddressInfo).port;
+  try {
+    const result = await serveProcess(['--port', String(port), ...FAST]);
+    assert.equal(result.code, 6, result.stderr);
+    assert.equal(result.stderr, `error: cannot listen on 127.0.0.1:${port}: the port is already in use (EADDRINUSE)\n`);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('weights that do not exist: one line and exit 3 before anything listens', async () => {
+  const result = await serveProcess(['--port', '0', ...FAST, '--detector', 'default:no-such-dir', '--models-dir', '/nonexistent-models']);
+  assert.equal(result.code, 3, result.stderr);
+  assert.equal(result.stderr, 'error: --detector default:no-such-dir: no such file or directory: /nonexistent-models/no-such-dir\n');
+  assert.doesNotMatch(result.stdout, /listening/);
+});
+
+test('weights that exist but do not load: their typed error and exit code, before anything listens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nasnet-serve-'));
+  try {
+    const result = await serveProcess(['--port', '0', ...FAST, '--detector', `default:${dir}`]);
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /^error: inference worker could not load its models: .*\n$/);
+    assert.doesNotMatch(result.stdout, /"msg":"listening"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

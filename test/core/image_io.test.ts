@@ -9,9 +9,11 @@ import { initEngine } from '../../core/engine.js';
 import { NasnetError, type ErrorCode } from '../../core/errors.js';
 import { packageRoot } from '../../core/paths.js';
 import {
-  decodeImage, decodeRgb, encodeJpeg, encodePng, fitRgb, loadImageForModel, probeImage, rasterizeSvg,
+  decodeImage, decodeRgb, DEFAULT_MAX_PAGES, encodeJpeg, encodePng, fitRgb, loadImageForModel, probeImage, rasterizeSvg,
   type RgbImage,
 } from '../../core/image_io.js';
+import { countTiffPages, sniffImage } from '../../core/image_sniff.js';
+import { manyPageTiff, polyglots, svgzOfGroups, svgzOfSpaces, xmlVariants } from '../helpers/hostile_images.js';
 
 const fixture = (name: string): Buffer => readFileSync(join(packageRoot(), 'test', 'fixtures', 'image_io', name));
 
@@ -154,7 +156,13 @@ describe('decode: rejects bad input with typed errors', () => {
 
   test('truncated JPEG and PNG are NOT_AN_IMAGE (failOn: error), not a partial image', async () => {
     const photo = fixture('photo_grace_hopper.jpg');
-    await rejectsWith(decodeRgb(photo.subarray(0, photo.length >> 1)), 'NOT_AN_IMAGE', /premature end/i);
+    // Our own message; libvips' text ("premature end of JPEG file") is kept as the cause, for logs only.
+    await assert.rejects(decodeRgb(photo.subarray(0, photo.length >> 1)), (e: unknown) => {
+      assert.ok(e instanceof NasnetError);
+      assert.equal(e.message, 'decodeRgb: the jpeg data is corrupt or truncated');
+      assert.match(String((e.cause as Error).message), /premature end/i);
+      return true;
+    });
     await rejectsWith(decodeRgb(photo.subarray(0, 200)), 'NOT_AN_IMAGE');
     const png = await raw(paint(64, 64, (x, y) => [x * 4, y * 4, (x * y) & 255])).png().toBuffer();
     await rejectsWith(decodeRgb(png.subarray(0, png.length - 30)), 'NOT_AN_IMAGE');
@@ -214,6 +222,91 @@ describe('decode: rejects bad input with typed errors', () => {
     await rejectsWith(fitRgb(png, { width: 8, height: 8, mode: 'fit' as never }), 'INVALID_ARGUMENT', /mode must be one of stretch, letterbox, center-crop/);
     await rejectsWith(fitRgb(png, { width: 8, height: 8, padColor: [0, 0, 300] }), 'INVALID_ARGUMENT', /padColor/);
     await rejectsWith(decodeRgb(png, { maxPixels: -1 }), 'INVALID_ARGUMENT', /maxPixels/);
+  });
+});
+
+describe('untrusted bytes: the format is decided before any decoder', () => {
+  test('sniffImage names accepted formats from their signatures and nothing else', async () => {
+    const png = await raw(paint(4, 4, () => RED)).png().toBuffer();
+    for (const format of ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const) {
+      const bytes = await sharp(png).toFormat(format).toBuffer();
+      assert.deepEqual(sniffImage(bytes), { accepted: true, format }, format);
+    }
+    assert.deepEqual(sniffImage(Buffer.from([0x1f, 0x8b, 8, 0])), { accepted: false, name: 'gzip (e.g. .svgz)', known: true });
+    assert.deepEqual(sniffImage(Buffer.from('%PDF-1.7')), { accepted: false, name: 'pdf', known: true });
+    // An ftyp box without an AVIF brand (HEIC) is refused by name; a WebP needs WEBP at byte 8, not just RIFF.
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic')]);
+    assert.deepEqual(sniffImage(heic), { accepted: false, name: 'heif', known: true });
+    assert.deepEqual(sniffImage(Buffer.from('RIFF0000WAVEfmt ')), { accepted: false, name: 'unknown', known: false });
+    assert.deepEqual(sniffImage(Buffer.from([0xff, 0xd8])), { accepted: false, name: 'unknown', known: false }, 'SOI without a marker');
+  });
+
+  test('gzip-compressed SVG is UNSUPPORTED_MEDIA_TYPE at once, whatever it expands to', async () => {
+    const spaces = await svgzOfSpaces(64);
+    const groups = await svgzOfGroups(200_000);
+    for (const bytes of [spaces, groups]) {
+      const start = performance.now();
+      await rejectsWith(probeImage(bytes), 'UNSUPPORTED_MEDIA_TYPE', /^probeImage: image format gzip \(e\.g\. \.svgz\) is not accepted/);
+      await rejectsWith(decodeRgb(bytes), 'UNSUPPORTED_MEDIA_TYPE', /gzip/);
+      // librsvg would inflate 64 MiB and parse it (seconds); the signature check takes microseconds.
+      assert.ok(performance.now() - start < 100, `refused in ${performance.now() - start} ms`);
+    }
+  });
+
+  test('XML after a byte order mark or whitespace is refused as SVG', async () => {
+    for (const { name, bytes } of xmlVariants()) await rejectsWith(decodeRgb(bytes), 'UNSUPPORTED_MEDIA_TYPE', /svg \(XML\)/).catch((e: unknown) => {
+      throw new Error(`${name}: ${String(e)}`);
+    });
+  });
+
+  test('polyglots reach at most the decoder of the signature they start with: NOT_AN_IMAGE, our message', async () => {
+    for (const { name, bytes } of polyglots()) {
+      const format = sniffImage(bytes);
+      assert.equal(format.accepted, true, name);
+      await rejectsWith(decodeRgb(bytes), 'NOT_AN_IMAGE', /^decodeRgb: the (png|jpeg|gif|webp|tiff) data is corrupt/);
+    }
+  });
+
+  test('libvips loaders other than the accepted formats are blocked in this process (the second fence)', async () => {
+    const svg = xmlVariants()[2]!.bytes;
+    await assert.rejects(sharp(svg).metadata(), /unsupported image format/);
+    // rasterizeSvg opens the SVG loader only for its own render and closes it again.
+    await rasterizeSvg('<svg xmlns="http://www.w3.org/2000/svg" width="2" height="2"/>');
+    await assert.rejects(sharp(svg).metadata(), /unsupported image format/);
+  });
+
+  test(`a TIFF with more than ${DEFAULT_MAX_PAGES} pages is IMAGE_TOO_LARGE before libvips counts them; the first page of a smaller one is decoded`, async () => {
+    const many = await manyPageTiff(DEFAULT_MAX_PAGES + 1);
+    assert.equal(countTiffPages(many, 10_000), DEFAULT_MAX_PAGES + 1);
+    await rejectsWith(decodeRgb(many), 'IMAGE_TOO_LARGE', new RegExp(`more than ${DEFAULT_MAX_PAGES} pages or frames; the limit is ${DEFAULT_MAX_PAGES}`));
+    const exactly = await manyPageTiff(DEFAULT_MAX_PAGES);
+    const { image } = await decodeRgb(exactly);
+    assert.deepEqual([image.width, image.height, pixel(image, 7, 7)], [8, 8, [100, 100, 100]], 'one 8x8 page, not the 8x2048 strip');
+    assert.equal((await probeImage(exactly)).pages, DEFAULT_MAX_PAGES);
+    await rejectsWith(decodeRgb(exactly, { maxPages: DEFAULT_MAX_PAGES - 1 }), 'IMAGE_TOO_LARGE', /limit is 255/);
+  });
+
+  test('a TIFF whose page directory loops or leaves the file is NOT_AN_IMAGE', async () => {
+    const tiff = Buffer.from(await manyPageTiff(2));
+    const little = tiff[0] === 0x49;
+    const first = little ? tiff.readUInt32LE(4) : tiff.readUInt32BE(4);
+    const entries = little ? tiff.readUInt16LE(first) : tiff.readUInt16BE(first);
+    const next = first + 2 + entries * 12;
+    // Page 1 points back to itself.
+    if (little) tiff.writeUInt32LE(first, next); else tiff.writeUInt32BE(first, next);
+    assert.equal(countTiffPages(tiff, 1000), 'corrupt');
+    await rejectsWith(decodeRgb(tiff), 'NOT_AN_IMAGE', /page directory/);
+    if (little) tiff.writeUInt32LE(tiff.length + 100, next); else tiff.writeUInt32BE(tiff.length + 100, next);
+    assert.equal(countTiffPages(tiff, 1000), 'corrupt');
+  });
+
+  test('minSide refuses smaller images with IMAGE_TOO_SMALL (inclusive bound)', async () => {
+    const tiny = await raw(paint(1, 1, () => RED)).png().toBuffer();
+    await rejectsWith(decodeRgb(tiny, { minSide: 8 }), 'IMAGE_TOO_SMALL', /image is 1x1; both sides must be at least 8 pixels/);
+    const eight = await raw(paint(8, 7, () => RED)).png().toBuffer();
+    await rejectsWith(fitRgb(eight, { width: 4, height: 4, minSide: 8 }), 'IMAGE_TOO_SMALL', /8x7/);
+    assert.equal((await decodeRgb(eight, { minSide: 7 })).image.height, 7);
+    assert.equal((await decodeRgb(tiny)).image.width, 1, 'the library default accepts any size');
   });
 });
 

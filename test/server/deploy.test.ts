@@ -65,7 +65,12 @@ test('Dockerfile: non-root, healthcheck on /healthz, env the config accepts, ent
   const text = readFileSync(join(packageRoot(), 'Dockerfile'), 'utf8');
   const stages = text.split(/^FROM /m).slice(1);
   const finals = stages.filter((stage) => /\bCMD \[/.test(stage));
-  assert.deepEqual(finals.map((stage) => stage.split('\n')[0]), ['${NODE_IMAGE} AS runtime', 'nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS gpu']);
+  assert.deepEqual(finals.map((stage) => stage.split('\n')[0]), ['${NODE_IMAGE} AS runtime', 'nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04 AS gpu']);
+  // The gpu image runs the networks on onnxruntime's CUDA provider (CUDA 12 + cuDNN 9 for onnxruntime-node 1.30).
+  const gpu = finals[1] as string;
+  assert.match(gpu, /NASNET_ORT_PROVIDERS=cuda,cpu/);
+  assert.match(gpu, /ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);
+  assert.doesNotMatch(gpu, /tfjs-node-gpu@/, 'tfjs-node-gpu (CUDA 11.2) is not installed in a CUDA 12 image');
   for (const stage of finals) {
     assert.match(stage, /^USER node$/m);
     assert.match(stage, /HEALTHCHECK[\s\S]*\/healthz/);
@@ -100,5 +105,19 @@ test('manifests validate against the Kubernetes schemas (kubernetes-models)', as
     const Model = models[doc.apiVersion as string]?.[doc.kind];
     assert.ok(Model, `${doc.apiVersion} ${doc.kind} has a model`);
     assert.doesNotThrow(() => new Model(doc).validate(), file);
+  }
+});
+
+test('the image tag the deployment runs is the one the docs and the Dockerfile build', () => {
+  const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  const deployment = manifest('deployment.yaml');
+  const [container] = (deployment.spec.template as { spec: { containers: { image: string }[] } }).spec.containers;
+  const tag = `nasnet-ts:${version}`;
+  assert.equal(container?.image, tag);
+  for (const file of ['docs/serving.md', 'Dockerfile']) {
+    const text = readFileSync(join(packageRoot(), file), 'utf8');
+    const builds = [...text.matchAll(/docker build (?:--target \S+ )?-t (\S+) \./g)].map((m) => m[1]);
+    assert.ok(builds.includes(tag), `${file} builds ${tag}: ${builds.join(', ')}`);
+    assert.ok(builds.every((b) => b?.startsWith(tag)), `${file}: every build is tagged ${tag}[-variant]: ${builds.join(', ')}`);
   }
 });

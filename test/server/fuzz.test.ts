@@ -1,5 +1,6 @@
-// Bad input never hurts the server: 1,200 seeded payloads (truncated, corrupted, random, mislabelled,
-// wrapped in broken multipart bodies, decompression bombs, SVG entity bombs) through app.inject.
+// Bad input never hurts the server: 1,280 seeded payloads (truncated, corrupted, random, mislabelled,
+// wrapped in broken multipart bodies, decompression bombs, SVG entity bombs, gzip-compressed SVG,
+// polyglots, many-page TIFFs) through app.inject.
 // Every payload built to be invalid must get a 4xx JSON error; byte-flipped images that still decode
 // may get a 200 with a well-formed answer; nothing may get a 5xx. Afterwards the worker's tensor count
 // is unchanged, the heap (after GC) and RSS have not grown beyond small bounds, and the app still answers.
@@ -11,6 +12,7 @@ import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
 import { createPrng, type Prng } from '../../core/prng.js';
+import { manyPageTiff, polyglots, svgzOfGroups, svgzOfSpaces, xmlVariants } from '../helpers/hostile_images.js';
 import { imagePart, jpegCard, multipart, pngCard, readyApp, testCard, type ErrorJson } from './helpers.js';
 
 const PAYLOADS = 1280;
@@ -112,7 +114,7 @@ function makePayload(prng: Prng, index: number, seeds: readonly Buffer[]): Paylo
     url.startsWith('/v1/') || prng.next() < 0.4
       ? { kind, mustFail, url, ...multipartPayload(body) }
       : { kind, mustFail, url, headers: { 'content-type': pick(prng, TYPES) }, body };
-  switch (index % 8) {
+  switch (index % 11) {
     case 0: // truncated: libvips runs with failOn 'error', so a cut file is an error
       return wrap('truncated', seed.subarray(0, prng.int(seed.length - 1)), true);
     case 1: // random bytes
@@ -127,8 +129,14 @@ function makePayload(prng: Prng, index: number, seeds: readonly Buffer[]): Paylo
       return { kind: 'broken-multipart', mustFail: true, url, ...brokenMultipart(prng, seed) };
     case 6: // decompression bomb: 5000 x 5000 = 25 MP > the 4 MP limit, about 25 KB on the wire
       return wrap('bomb', index % 16 === 6 ? BOMB : LYING_HEADER, true);
-    default: // SVG, including an entity-expansion bomb
+    case 7: // SVG, including an entity-expansion bomb
       return wrap('svg', prng.next() < 0.5 ? ENTITY_BOMB : Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), true);
+    case 8: // gzip-compressed SVG (.svgz): must be refused by its signature, never inflated
+      return wrap('compressed', pick(prng, COMPRESSED), true);
+    case 9: // an accepted signature followed by SVG or garbage, or XML behind a byte order mark
+      return wrap('polyglot', pick(prng, POLYGLOTS), true);
+    default: // more pages than the limit
+      return wrap('many-page', MANY_PAGES, true);
   }
 }
 
@@ -146,6 +154,9 @@ function brokenMultipart(prng: Prng, seed: Buffer): { headers: Record<string, st
 }
 
 let BOMB: Buffer;
+let COMPRESSED: Buffer[];
+let POLYGLOTS: Buffer[];
+let MANY_PAGES: Buffer;
 /** An IHDR claiming 100000 x 100000 with no real data behind it. */
 let LYING_HEADER: Buffer;
 let app: FastifyInstance;
@@ -154,6 +165,9 @@ let seeds: Buffer[];
 before(async () => {
   app = await readyApp({ queueSize: 256 });
   BOMB = zeroPng(5000, 5000);
+  COMPRESSED = [await svgzOfSpaces(4), await svgzOfGroups(50_000)];
+  POLYGLOTS = [...polyglots(), ...xmlVariants()].map((p) => p.bytes);
+  MANY_PAGES = await manyPageTiff(300);
   LYING_HEADER = zeroPng(1, 1);
   LYING_HEADER.writeUInt32BE(100_000, 16);
   LYING_HEADER.writeUInt32BE(100_000, 20);
@@ -209,7 +223,7 @@ test(`${PAYLOADS} fuzzed payloads: 4xx JSON errors (or a valid answer for still-
   assert.equal(health.statusCode, 200, 'still ready after the fuzzing');
   const ok = await app.inject({ method: 'POST', url: '/classify', headers: { 'content-type': 'image/png' }, payload: seeds[0] });
   assert.equal(ok.statusCode, 200, 'still classifies after the fuzzing');
-  for (const kind of ['truncated', 'random', 'magic+random', 'flipped', 'wrong-type', 'broken-multipart', 'bomb', 'svg']) {
+  for (const kind of ['truncated', 'random', 'magic+random', 'flipped', 'wrong-type', 'broken-multipart', 'bomb', 'svg', 'compressed', 'polyglot', 'many-page']) {
     assert.ok([...statuses.keys()].some((key) => key.startsWith(`${kind} `)), `payload class ${kind} was sent`);
   }
   process.stdout.write(`# fuzz statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`);

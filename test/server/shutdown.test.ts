@@ -15,6 +15,7 @@ interface LogLine {
   msg?: string;
   url?: string;
   code?: string;
+  engine?: { backend?: string; package?: string; reason?: string; requested?: string; inference?: Record<string, string> };
 }
 
 /** Starts `nasnet serve` with `args` in a child process (same loader flags as this process). */
@@ -91,7 +92,12 @@ test('SIGTERM: stop accepting, finish in-flight requests, close kept-alive conne
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const { url } = await waitFor(/^listening$/);
+  const { url, engine } = await waitFor(/^listening$/);
+  // The log names what runs and why, not the request ("auto" before issue 17).
+  assert.equal(engine?.backend, 'wasm');
+  assert.equal(engine?.package, '@tensorflow/tfjs-backend-wasm');
+  assert.ok((engine?.reason ?? '').length > 0, 'the reason is logged');
+  assert.match(engine?.inference?.detection ?? '', /^(onnxruntime-node \(cpu\)|tfjs-wasm)$/);
   await waitFor(/^models loaded/);
   const port = Number(new URL(url as string).port);
   const image = await jpegCard(200, 150);

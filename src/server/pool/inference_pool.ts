@@ -2,9 +2,13 @@
 // copies) behind a bounded FIFO queue that this class owns, so that it can answer "full" at once
 // (503 + Retry-After), drop queued work whose deadline passed, and report queue depth and in-flight
 // counts. Piscina's own queue stays empty: a task is handed over only when a worker slot is free.
+// Work nobody will read is not done: a queued job whose client disconnected (its AbortSignal) leaves
+// the queue at once, and a job whose deadline passed is never handed to a worker. A job already
+// running finishes (aborting a piscina task would kill the worker thread and its loaded models).
 import { Piscina } from 'piscina';
 import type { ModelInfo } from '../../api/types.js';
-import { NasnetError } from '../../../core/errors.js';
+import { fromWireError, NasnetError } from '../../../core/errors.js';
+import type { EngineInfo } from '../../../core/engine.js';
 import type { Logger } from '../../../core/logger.js';
 import { workerScript } from '../../../core/worker_script.js';
 import {
@@ -38,10 +42,22 @@ interface QueuedJob {
   /** performance.now() after which the job is answered DEADLINE_EXCEEDED instead of run. */
   readonly deadlineAt: number;
   readonly deadlineMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
   readonly resolve: (result: InferenceResult) => void;
   readonly reject: (error: NasnetError) => void;
   timer: NodeJS.Timeout | undefined;
   settled: boolean;
+}
+
+/** What happened to the jobs given to run(), since the pool started. */
+export interface PoolCounts {
+  /** Handed to a worker. */
+  readonly started: number;
+  /** Left the queue because their client disconnected. */
+  readonly droppedClientClosed: number;
+  /** Answered DEADLINE_EXCEEDED without running. */
+  readonly droppedDeadline: number;
 }
 
 export class InferencePool {
@@ -55,6 +71,8 @@ export class InferencePool {
   private closing = false;
   private closed = false;
   private loadedModels: ModelInfo[] = [];
+  private tfjsEngine: EngineInfo | undefined;
+  private readonly count = { started: 0, droppedClientClosed: 0, droppedDeadline: 0 };
   /** Resolves with the loaded models once every worker has loaded them; rejects if one cannot. */
   readonly ready: Promise<ModelInfo[]>;
 
@@ -91,11 +109,12 @@ export class InferencePool {
       this.piscina.on('message', (message: unknown) => {
         if (!isLifecycleMessage(message)) return;
         if (message.type === 'nasnet-worker-failed') {
-          reject(new NasnetError(message.error.code, `inference worker could not load its models: ${message.error.message}`));
+          reject(fromWireError(message.error, 'inference worker could not load its models: '));
           return;
         }
         this.readyThreads.add(message.threadId);
         this.loadedModels = message.models;
+        this.tfjsEngine = message.engine;
         if (this.readyThreads.size >= options.workers) resolve(message.models);
       });
     });
@@ -115,6 +134,11 @@ export class InferencePool {
     return this.loadedModels;
   }
 
+  /** The TensorFlow.js engine the workers initialised and why (undefined until one is ready). */
+  get engine(): EngineInfo | undefined {
+    return this.tfjsEngine;
+  }
+
   /** Requests waiting for a worker slot. */
   get queueDepth(): number {
     return this.waiting.length;
@@ -123,6 +147,10 @@ export class InferencePool {
   /** Requests a worker is running. */
   get inFlight(): number {
     return this.running;
+  }
+
+  get counts(): PoolCounts {
+    return { ...this.count };
   }
 
   /** Tensors held by all workers, as last reported by each. */
@@ -135,9 +163,11 @@ export class InferencePool {
   /**
    * Runs a task in a worker. Rejects with QUEUE_FULL when the queue is full, NOT_READY while loading or
    * once closed, DEADLINE_EXCEEDED once `deadlineMs` passed (a queued job is dropped; a running one finishes
-   * in its worker and its result is discarded), or with the worker's own typed error.
+   * in its worker and its result is discarded), CLIENT_CLOSED once `signal` aborts while the job waits,
+   * or with the worker's own typed error.
    */
-  run(task: InferenceTask, deadlineMs: number): Promise<InferenceResult> {
+  run(task: InferenceTask, deadlineMs: number, signal?: AbortSignal): Promise<InferenceResult> {
+    if (signal?.aborted === true) return Promise.reject(clientClosed());
     if (this.closed) return Promise.reject(new NasnetError('NOT_READY', 'the inference workers have stopped'));
     if (this.readyThreads.size < this.options.workers) {
       return Promise.reject(new NasnetError('NOT_READY', 'the models are still loading'));
@@ -149,12 +179,19 @@ export class InferencePool {
     }
     return new Promise((resolve, reject) => {
       const now = performance.now();
-      const job: QueuedJob = { task, enqueuedAt: now, deadlineAt: now + deadlineMs, deadlineMs, resolve, reject, timer: undefined, settled: false };
+      const onAbort = (): void => {
+        if (!this.unqueue(job)) return; // already running: it finishes, its answer is discarded
+        this.count.droppedClientClosed += 1;
+        this.settle(job, () => job.reject(clientClosed()));
+      };
+      const job: QueuedJob = {
+        task, enqueuedAt: now, deadlineAt: now + deadlineMs, deadlineMs, signal, onAbort, resolve, reject, timer: undefined, settled: false,
+      };
       job.timer = setTimeout(() => {
-        const index = this.waiting.indexOf(job);
-        if (index >= 0) this.waiting.splice(index, 1);
+        if (this.unqueue(job)) this.count.droppedDeadline += 1;
         this.expire(job);
       }, deadlineMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(job);
       this.pump();
     });
@@ -180,10 +217,19 @@ export class InferencePool {
     await this.piscina.destroy();
   }
 
+  /** Takes a job out of the queue; false if it is not there (running or settled). */
+  private unqueue(job: QueuedJob): boolean {
+    const index = this.waiting.indexOf(job);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1);
+    return true;
+  }
+
   private settle(job: QueuedJob, action: () => void): void {
     if (job.settled) return;
     job.settled = true;
     clearTimeout(job.timer);
+    job.signal?.removeEventListener('abort', job.onAbort);
     action();
   }
 
@@ -195,13 +241,18 @@ export class InferencePool {
     while (this.running < this.capacity && this.waiting.length > 0) {
       const job = this.waiting.shift() as QueuedJob;
       // A busy event loop can run the deadline timer late: never hand an expired job to a worker.
-      if (performance.now() >= job.deadlineAt) this.expire(job);
-      else this.dispatch(job);
+      if (performance.now() >= job.deadlineAt) {
+        this.count.droppedDeadline += 1;
+        this.expire(job);
+      } else {
+        this.dispatch(job);
+      }
     }
   }
 
   private dispatch(job: QueuedJob): void {
     this.running += 1;
+    this.count.started += 1;
     const queuedMs = performance.now() - job.enqueuedAt;
     // Copy into an ArrayBuffer of its own and transfer it: Node's small Buffers share a pooled one.
     const image = new Uint8Array(job.task.image);
@@ -216,7 +267,7 @@ export class InferencePool {
         this.statsByThread.set(reply.stats.threadId, reply.stats);
         release();
         if (!reply.ok) {
-          this.settle(job, () => job.reject(new NasnetError(reply.error.code, reply.error.message)));
+          this.settle(job, () => job.reject(fromWireError(reply.error)));
         } else if (reply.output === null) {
           this.settle(job, () => job.reject(new NasnetError('INTERNAL', `the worker returned no output for a ${task.kind} task`)));
         } else {
@@ -231,4 +282,8 @@ export class InferencePool {
       },
     );
   }
+}
+
+function clientClosed(): NasnetError {
+  return new NasnetError('CLIENT_CLOSED', 'the client closed the connection before the answer');
 }

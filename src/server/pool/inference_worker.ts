@@ -24,7 +24,7 @@ async function load(init: WorkerInit): Promise<{ classifier: Classifier; detecto
     const context = { modelsDir: init.modelsDir, maxPixels: init.maxPixels, engine: engine.backend, threads: init.threads };
     const classifier = await loadClassifier(init.classifier, context);
     const detector = await loadDetector(init.detector, context);
-    announce({ type: 'nasnet-worker-ready', threadId, models: [classifier.info, detector.info] });
+    announce({ type: 'nasnet-worker-ready', threadId, models: [classifier.info, detector.info], engine });
     return { classifier, detector };
   } catch (error) {
     const wire = toWireError(error);

@@ -2,7 +2,7 @@
 // worker_threads boundary by structured clone, so it is plain data: errors travel as {code, message}.
 import type { ClassPrediction, Detection, ImageMeta, ModelInfo } from '../../api/types.js';
 import type { WireError } from '../../../core/errors.js';
-import type { EngineRequest } from '../../../core/engine.js';
+import type { EngineInfo, EngineRequest } from '../../../core/engine.js';
 import type { ModelSpec } from '../../models/registry.js';
 
 /** `workerData` of every worker: what to load and how. */
@@ -41,7 +41,7 @@ export type WorkerReply =
 
 /** Posted by a worker on its parent port once, after loading (or failing to load) its models. */
 export type WorkerLifecycleMessage =
-  | { readonly type: 'nasnet-worker-ready'; readonly threadId: number; readonly models: ModelInfo[] }
+  | { readonly type: 'nasnet-worker-ready'; readonly threadId: number; readonly models: ModelInfo[]; readonly engine: EngineInfo }
   | { readonly type: 'nasnet-worker-failed'; readonly threadId: number; readonly error: WireError };
 
 export function isLifecycleMessage(value: unknown): value is WorkerLifecycleMessage {

@@ -3,7 +3,7 @@
 // worker probes the header before it decodes anything (format allow-list, pixel limit; image_io.fitRgb)
 // and answers bad input with a typed error: probing here as well cost the main thread a sharp call per
 // request, which capped throughput with small models (BENCHMARKS.md, serve_load).
-import type { FastifyInstance, FastifyReply, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, preValidationHookHandler } from 'fastify';
 import type { ModelInfo } from '../../api/types.js';
 import { NasnetError } from '../../../core/errors.js';
 import type { ServerConfig } from '../config.js';
@@ -37,9 +37,45 @@ function routeSchema(summary: string, description: string, query: { properties: 
   };
 }
 
+/** A plain decimal: optional sign, digits with an optional fraction, an optional exponent. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Numeric query values must be finite decimals. Ajv coerces with Number(), which also takes "0x10",
+ * "0b1", " 5 " and "Infinity" (the last then failed in the worker as "received null" or Infinity).
+ */
+function decimalQuery(query: { properties: object }): preValidationHookHandler {
+  const numeric = Object.entries(query.properties)
+    .filter(([, spec]) => ['number', 'integer'].includes((spec as { type?: string }).type ?? ''))
+    .map(([key]) => key);
+  return async (request) => {
+    const values = request.query as Record<string, unknown>;
+    for (const key of numeric) {
+      const raw = values[key];
+      if (typeof raw === 'string' && !(DECIMAL.test(raw) && Number.isFinite(Number(raw)))) {
+        throw new NasnetError('INVALID_ARGUMENT', `query parameter "${key}" must be a finite decimal number; received ${JSON.stringify(raw.slice(0, 64))}`);
+      }
+    }
+  };
+}
+
 function validationFormatter(query: { properties: object }) {
   const allowed = Object.keys(query.properties);
   return (errors: Parameters<typeof formatValidationErrors>[0], dataVar: string) => formatValidationErrors(errors, dataVar, allowed);
+}
+
+/**
+ * Aborts when the client's connection closes before the reply is sent (client timeout, cancelled
+ * upload): the pool then drops the queued job instead of running it for nobody.
+ */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const response = reply.raw;
+  if (request.raw.socket?.destroyed === true) controller.abort();
+  else response.once('close', () => {
+    if (!response.writableEnded) controller.abort();
+  });
+  return controller.signal;
 }
 
 function elapsedMs(reply: FastifyReply): number {
@@ -53,12 +89,13 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
   const modelFor = (task: ModelInfo['task']): string => pool.models.find((m) => m.task === task)?.name ?? 'unknown';
 
   async function infer<K extends InferenceTask['kind']>(
+    request: FastifyRequest,
     reply: FastifyReply,
     task: InferenceTask & { kind: K },
   ): Promise<Extract<InferenceOutput, { kind: K }> & { inferenceMs: number }> {
     const remaining = config.deadlineMs - reply.elapsedTime;
     if (remaining <= 0) throw new NasnetError('DEADLINE_EXCEEDED', `the request did not finish within ${config.deadlineMs} ms`);
-    const result = await pool.run(task, remaining);
+    const result = await pool.run(task, remaining, clientGone(request, reply));
     metrics.inferenceSeconds.observe({ task: task.kind }, result.inferenceMs / 1000);
     return { ...(result.output as Extract<InferenceOutput, { kind: K }>), inferenceMs: result.inferenceMs };
   }
@@ -68,11 +105,12 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     {
       schema: routeSchema('Classify an image', 'Top-k ImageNet classes with softmax scores.', CLASSIFY_QUERY, CLASSIFY_RESPONSE),
       schemaErrorFormatter: validationFormatter(CLASSIFY_QUERY),
+      preValidation: decimalQuery(CLASSIFY_QUERY),
     },
     async (request, reply) => {
       const { topK } = request.query as { topK: number };
       const { bytes } = await readImage(request);
-      const out = await infer(reply, { kind: 'classify', image: bytes, topK });
+      const out = await infer(request, reply, { kind: 'classify', image: bytes, topK });
       return {
         predictions: out.predictions,
         model: modelFor('classification'),
@@ -92,11 +130,12 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
         DETECT_RESPONSE,
       ),
       schemaErrorFormatter: validationFormatter(DETECT_QUERY),
+      preValidation: decimalQuery(DETECT_QUERY),
     },
     async (request, reply) => {
       const { minScore, maxDetections } = request.query as { minScore: number; maxDetections: number };
       const { bytes } = await readImage(request);
-      const out = await infer(reply, { kind: 'detect', image: bytes, minScore, maxDetections });
+      const out = await infer(request, reply, { kind: 'detect', image: bytes, minScore, maxDetections });
       return {
         detections: out.detections,
         model: modelFor('detection'),
@@ -128,7 +167,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
       if (raw !== undefined && (raw.trim() === '' || !(minScore >= 0 && minScore <= 1))) {
         throw new NasnetError('INVALID_ARGUMENT', `form field "min_confidence" must be a number in [0, 1]; received ${JSON.stringify(raw)}`);
       }
-      const out = await infer(reply, { kind: 'detect', image: bytes, minScore, maxDetections: 100 });
+      const out = await infer(request, reply, { kind: 'detect', image: bytes, minScore, maxDetections: 100 });
       const predictions = out.detections.map((d) => ({
         label: d.label,
         confidence: d.score,

@@ -46,7 +46,7 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
     '/models',
     {
       schema: {
-        summary: 'The loaded models: name, backbone, classes, input size, engine',
+        summary: 'The loaded models (name, backbone, classes, input size, inference engine) and the TensorFlow.js engine with the reason it was chosen',
         tags: ['operations'],
         response: { 200: MODELS_RESPONSE, 503: errorRef },
       },
@@ -57,6 +57,7 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
       return {
         classifier: { kind: resolveModelKind('classification', config.classifier.kind), ...find('classification') },
         detector: { kind: resolveModelKind('detection', config.detector.kind), ...find('detection') },
+        tfjsEngine: pool.engine,
         workers: config.workers,
         tasksPerWorker: config.tasksPerWorker,
         queueSize: config.queueSize,

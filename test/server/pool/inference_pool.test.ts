@@ -46,6 +46,28 @@ describe('InferencePool', () => {
     assert.deepEqual(pool.models.map((m) => `${m.task}:${m.name}`), ['classification:placeholder-tiny', 'detection:placeholder-tiny']);
   });
 
+  test('a queued job whose signal aborts leaves the queue (CLIENT_CLOSED) and never runs; a running one finishes', async () => {
+    const task = { kind: 'detect', image, minScore: 0.5, maxDetections: 10 } as const;
+    const before = pool.counts;
+    const running = new AbortController();
+    const queued = new AbortController();
+    const first = pool.run(task, 30_000, running.signal);
+    const second = pool.run(task, 30_000, queued.signal);
+    assert.deepEqual([pool.inFlight, pool.queueDepth], [1, 1]);
+    queued.abort();
+    running.abort();
+    assert.equal(pool.queueDepth, 0, 'the aborted job left the queue at once');
+    await rejectsWith(second, 'CLIENT_CLOSED');
+    assert.equal((await first).output.kind, 'detect', 'the running job was not interrupted');
+    const after = pool.counts;
+    assert.deepEqual(
+      [after.started - before.started, after.droppedClientClosed - before.droppedClientClosed, after.droppedDeadline - before.droppedDeadline],
+      [1, 1, 0],
+    );
+    await rejectsWith(pool.run(task, 30_000, AbortSignal.abort()), 'CLIENT_CLOSED');
+    assert.equal(pool.counts.started, after.started, 'an already-aborted signal is refused before queueing');
+  });
+
   test('one running, one queued, the next is refused with QUEUE_FULL', async () => {
     const task = { kind: 'detect', image, minScore: 0.5, maxDetections: 10 } as const;
     const first = pool.run(task, 30_000);
