@@ -21,18 +21,15 @@ import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
 import type { InferenceEngineOptions } from './classifier.js';
+import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE } from './defaults.js';
+
+export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE };
 
 export interface LoadDetectorOptions extends InferenceEngineOptions {
   /** A detector checkpoint directory. */
   readonly weights: string;
 }
 
-/**
- * The one default of `detect()`, `nasnet detect IMAGE` and the service's `minScore`: what a user looking
- * at the boxes wants. COCO evaluation wants the low-score tail too (`nasnet detect --dataset`: 0.001).
- */
-export const DEFAULT_MIN_SCORE = 0.5;
-export const DEFAULT_MAX_DETECTIONS = 100;
 /** Letterbox padding: mid-grey, ~0 after x / 127.5 - 1 like the zero padding of the training batches. */
 const PAD_COLOUR: [number, number, number] = [128, 128, 128];
 

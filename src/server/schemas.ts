@@ -1,6 +1,6 @@
 // JSON schemas of every route: validation of query strings (unknown keys rejected), fast response
 // serialisation, and the OpenAPI document served at /docs.
-import { DEFAULT_MIN_SCORE } from '../api/detector.js';
+import { DEFAULT_MIN_SCORE } from '../api/defaults.js';
 
 export const ERROR_SCHEMA = {
   $id: 'Error',
