@@ -6,6 +6,7 @@ export type { Classifier, ClassPrediction, ClassifyOptions, Detection, DetectOpt
 export { classifierArtifactConfig } from '../backbones/classifier_artifact.js';
 export { loadClassifier, type LoadClassifierOptions, type InferenceEngine } from './api/classifier.js';
 export { loadDetector, DEFAULT_MIN_SCORE, DEFAULT_MAX_DETECTIONS, type LoadDetectorOptions } from './api/detector.js';
+export { defaultClassifierPath, defaultDetectorPath, defaultModelsDir } from './api/defaults.js';
 export { decodeImage, loadImageForModel, probeImage, encodePng, encodeJpeg } from '../core/image_io.js';
 export { saveCheckpoint, loadCheckpoint } from '../core/checkpoint.js';
 export { exportLayersModel, OnnxSession } from './onnx/index.js';
