@@ -266,7 +266,11 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
 async function checkpointDir(fn: string, dir: string): Promise<string> {
   const target = resolve(dir);
   if (await exists(join(target, MODEL_JSON))) return target;
-  if (!(await exists(target)) && (await exists(join(oldDirOf(target), MODEL_JSON)))) return oldDirOf(target);
+  if (!(await exists(target))) {
+    if (await exists(join(oldDirOf(target), MODEL_JSON))) return oldDirOf(target);
+    // A path that is not there is an unreadable file (exit 3), like every other missing input.
+    throw new NasnetError('IO_ERROR', `${fn}: no checkpoint at ${target} (no such file or directory)`, { dir: target });
+  }
   throw new NasnetError('CHECKPOINT_INVALID', `${fn}: no checkpoint at ${target} (${MODEL_JSON} not found)`, { dir: target });
 }
 
