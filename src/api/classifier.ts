@@ -72,6 +72,9 @@ async function isDirectory(path: string): Promise<boolean> {
 async function buildWithWeights(options: WithWeights<LoadClassifierOptions>) {
   if (await isDirectory(options.weights)) {
     const artifact = parseArtifactConfig(options.weights, (await readCheckpointManifest(options.weights)).config);
+    if (!artifact.config.includeTop) {
+      throw new NasnetError('CHECKPOINT_INVALID', `loadClassifier: ${options.weights} is a backbone without the classification top (converted from a no-top .h5); it serves as train --backbone-weights, not as a classifier`);
+    }
     const network = buildNasnet({ ...artifact.config, includeTop: true, auxHead: false });
     const { weights, missing, unexpected } = await loadCheckpoint(options.weights, { expected: modelWeightSpecs(network.model), strict: false });
     const stray = unexpected.filter((name) => !name.startsWith(TRAINING_STATE_PREFIX));
