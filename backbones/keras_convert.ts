@@ -9,6 +9,7 @@ import type { WeightSpec } from '../core/checkpoint.js';
 import { compareWeights, mismatchError } from '../core/checkpoint_manifest.js';
 import { NasnetError } from '../core/errors.js';
 import type { KerasLayerWeights, KerasWeightFile } from './keras_h5.js';
+import { NASNET_PRESETS, type NasnetConfig, type NasnetPresetName } from './config.js';
 
 export interface NamedWeight {
   /** '<layer>/<weight>', e.g. 'stem_conv1/kernel'. */
@@ -116,4 +117,33 @@ export function matchNamedWeights(
   }
   const given = new Map(weights.map((w) => [w.name, w]));
   return expected.flatMap((spec) => given.get(spec.name) ?? []);
+}
+
+/** What a Keras NASNet weight file says about its model: the preset it fits, whether it has the top, its classes. */
+export interface KerasFileModel {
+  readonly preset: NasnetPresetName;
+  readonly includeTop: boolean;
+  /** The width of `predictions` (with the top only). */
+  readonly classes?: number;
+}
+
+/**
+ * Tells Mobile, Large and CIFAR files apart by three shapes (the weight match afterwards checks the rest):
+ * the stem conv's filters, the number of normal cells (the last is `normal_..._{3 * numCells}`), and the
+ * last cell's width, penultimateFilters / 6. The top is the `predictions` layer (NASNet-*-no-top.h5 lack it).
+ */
+export function inferKerasModel(file: KerasWeightFile, source = 'the Keras file'): KerasFileModel {
+  const shapes = new Map(kerasFileToNamedWeights(file).map((w) => [w.name, w.shape]));
+  const fits = (config: NasnetConfig): boolean => {
+    const stem = shapes.get('stem_conv1/kernel');
+    const last = shapes.get(`separable_conv_2_bn_normal_left5_${3 * config.numCells}/beta`);
+    return stem?.[3] === config.stemFilters && last?.[0] === config.penultimateFilters / 6 &&
+      !shapes.has(`separable_conv_2_bn_normal_left5_${3 * config.numCells + 1}/beta`);
+  };
+  const presets = (Object.keys(NASNET_PRESETS) as NasnetPresetName[]).filter((name) => fits(NASNET_PRESETS[name]));
+  if (presets.length !== 1) {
+    throw new NasnetError('INVALID_DATA', `${source}: cannot tell which NASNet this is (${presets.length === 0 ? 'no preset fits its weights' : `it fits ${presets.join(' and ')}`}); give the backbone (--backbone ${Object.keys(NASNET_PRESETS).join('|')} or --config FILE.json)`);
+  }
+  const top = shapes.get('predictions/kernel');
+  return { preset: presets[0]!, includeTop: top !== undefined, ...(top !== undefined ? { classes: top[1]! } : {}) };
 }

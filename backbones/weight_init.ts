@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { NasnetError } from '../core/errors.js';
-import { deriveSeed } from '../data/seed.js';
+import { initializerSeed } from '../data/seed.js';
 
 /** Config keys of the initializers of tfjs-layers' weights, by weight leaf name. */
 const INITIALIZER_KEYS: Readonly<Record<string, string>> = {
@@ -58,8 +58,7 @@ export function initializeWeights(model: LayersModel, seed: number): number {
         throw new NasnetError('INVALID_CONFIG', `initializeWeights: ${weight.originalName} uses the ${initializer.className} initializer; only VarianceScaling (he/glorot/lecun) and constants can be seeded`);
       }
       const { scale, mode, distribution } = initializer.config;
-      // tfjs-core treats seed 0 as "unseeded" (rand_util: `seed ? seed : Math.random()`): keep it non-zero.
-      const weightSeed = (deriveSeed(seed, position) >>> 0) || 1;
+      const weightSeed = initializerSeed(seed, position);
       const values = tf.tidy(() => tfl.initializers.varianceScaling({ scale, mode, distribution, seed: weightSeed }).apply(weight.shape));
       weight.write(values);
       values.dispose();

@@ -195,12 +195,17 @@ function isAlive(pid: number): boolean {
 
 /** Refuses to replace a directory that is not a checkpoint (a typo must not delete someone's files). */
 async function checkReplaceable(fn: string, dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => undefined);
+  // Only "does not exist" counts as absent: any other failure must not skip the check.
+  const absent = <T>(fallback: T) => (e: unknown): T => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+    throw ioError(fn, `cannot read ${dir}`, e);
+  };
+  const info = await stat(dir).catch(absent(undefined));
   if (info === undefined) return;
   if (!info.isDirectory()) throw new NasnetError('INVALID_ARGUMENT', `${fn}: ${dir} exists and is not a directory`, { dir });
-  const entries = await readdir(dir);
+  const entries = await readdir(dir).catch(absent([]));
   if (entries.length === 0) return;
-  const manifest = await readFile(join(dir, MODEL_JSON), 'utf8').catch(() => '');
+  const manifest = await readFile(join(dir, MODEL_JSON), 'utf8').catch(absent(''));
   if (!manifest.includes(`"${CHECKPOINT_FORMAT}"`)) {
     throw new NasnetError('INVALID_ARGUMENT', `${fn}: ${dir} is a non-empty directory without a ${CHECKPOINT_FORMAT} ${MODEL_JSON}; refusing to replace it`, { dir });
   }
@@ -261,7 +266,11 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
 async function checkpointDir(fn: string, dir: string): Promise<string> {
   const target = resolve(dir);
   if (await exists(join(target, MODEL_JSON))) return target;
-  if (!(await exists(target)) && (await exists(join(oldDirOf(target), MODEL_JSON)))) return oldDirOf(target);
+  if (!(await exists(target))) {
+    if (await exists(join(oldDirOf(target), MODEL_JSON))) return oldDirOf(target);
+    // A path that is not there is an unreadable file (exit 3), like every other missing input.
+    throw new NasnetError('IO_ERROR', `${fn}: no checkpoint at ${target} (no such file or directory)`, { dir: target });
+  }
   throw new NasnetError('CHECKPOINT_INVALID', `${fn}: no checkpoint at ${target} (${MODEL_JSON} not found)`, { dir: target });
 }
 

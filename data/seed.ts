@@ -13,6 +13,15 @@ export function deriveSeed(seed: number, ...parts: readonly number[]): number {
   return h | 0;
 }
 
+/**
+ * The seed of one TensorFlow.js initializer (tf.randomNormal, tfl.initializers.*): derived from the model
+ * seed and the weight's stream, and never 0, which tfjs-core reads as "unseeded" (rand_util.ts:
+ * `seed ? seed : Math.random()`), so that model seed 0 (the default) is as reproducible as any other.
+ */
+export function initializerSeed(seed: number, ...parts: readonly number[]): number {
+  return (deriveSeed(seed, ...parts) >>> 0) || 1;
+}
+
 /** Stream tags, so that e.g. the train split's image 3 and the val split's image 3 never share a stream. */
 export const STREAM = {
   TRAIN_IMAGE: 1,

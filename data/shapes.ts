@@ -43,13 +43,15 @@ export interface ShapesConfig {
   readonly overlapProbability: number;
 }
 
+// The defaults are the domain the embedded default detector was trained on (models/default/README.md):
+// 256 x 256 images, objects 24..96 px across (smaller ones would sit below one stride-16 feature cell).
 export const SHAPES_CONFIG_SCHEMA: ConfigSchema<ShapesConfig> = {
-  width: intField(320, 'image width, pixels', { min: 32, max: 4096 }),
-  height: intField(320, 'image height, pixels', { min: 32, max: 4096 }),
+  width: intField(256, 'image width, pixels', { min: 32, max: 4096 }),
+  height: intField(256, 'image height, pixels', { min: 32, max: 4096 }),
   minObjects: intField(1, 'fewest objects per image', { min: 1, max: 100 }),
   maxObjects: intField(6, 'most objects per image (fewer when they do not fit)', { min: 1, max: 100 }),
-  minObjectSize: intField(16, 'smallest object (circumscribed diameter), pixels', { min: 6, max: 4096 }),
-  maxObjectSize: intField(120, 'largest object (circumscribed diameter), pixels', { min: 6, max: 4096 }),
+  minObjectSize: intField(24, 'smallest object (circumscribed diameter), pixels', { min: 6, max: 4096 }),
+  maxObjectSize: intField(96, 'largest object (circumscribed diameter), pixels', { min: 6, max: 4096 }),
   minVisibleFraction: numberField(0.6, 'each object keeps at least this fraction of its pixels visible', { min: 0.05, max: 1 }),
   minContrast: numberField(70, 'least RGB distance between an object and the mean colour under it', { min: 0, max: 441 }),
   maxNoise: numberField(6, 'largest sensor-noise standard deviation, 0..255 units', { min: 0, max: 64 }),
@@ -73,7 +75,7 @@ export function resolveShapesConfig(partial: Partial<ShapesConfig> = {}, source 
 }
 
 /**
- * The config for square images of side `size`, object sizes scaled from the 320-pixel defaults (16..120)
+ * The config for square images of side `size`, object sizes scaled from the 256-pixel defaults (24..96)
  * unless given; other fields from `partial` or the defaults.
  */
 export function shapesConfigForSize(size: number, partial: Partial<ShapesConfig> = {}, source = 'shapes config'): ShapesConfig {

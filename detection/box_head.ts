@@ -17,6 +17,10 @@
 // classes and N(0, 0.001) for boxes (Detectron's choice), biases 0.
 import * as tf from '@tensorflow/tfjs-core';
 import { NasnetError } from '../core/errors.js';
+import { initializerSeed } from '../data/seed.js';
+
+/** deriveSeed stream of the dense layers' initial weights (with the seed each layer is given). */
+const BOX_HEAD_INIT_STREAM = 0x4e2;
 
 type Weights = Readonly<Record<string, tf.Variable>>;
 
@@ -54,7 +58,7 @@ function positiveInt(value: number, owner: string, field: string): void {
 /** A dense layer's kernel [in, out] ~ N(0, std) (seeded) and zero bias [out], under `prefix`. */
 function denseWeights(prefix: string, inDim: number, outDim: number, std: number, seed: number): Record<string, tf.Variable> {
   return tf.tidy(() => ({
-    [`${prefix}/kernel`]: tf.variable(tf.randomNormal([inDim, outDim], 0, std, 'float32', seed)),
+    [`${prefix}/kernel`]: tf.variable(tf.randomNormal([inDim, outDim], 0, std, 'float32', initializerSeed(seed, BOX_HEAD_INIT_STREAM))),
     [`${prefix}/bias`]: tf.variable(tf.zeros([outDim])),
   }));
 }

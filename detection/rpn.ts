@@ -15,9 +15,13 @@
 // softmax; the two are equivalent up to a reparameterisation (logit = l_object - l_background).
 import * as tf from '@tensorflow/tfjs-core';
 import { NasnetError } from '../core/errors.js';
+import { initializerSeed } from '../data/seed.js';
 import { decodeBoxes, RPN_BOX_CODE_WEIGHTS } from './box_coder.js';
 import type { BoxFrame } from './box_ops.js';
 import { argsortDescending, clipFilterSuppress } from './nms.js';
+
+/** deriveSeed stream of the RPN's initial weights (with the model seed and the layer index). */
+const RPN_INIT_STREAM = 0x4e1;
 
 export interface RpnHeadConfig {
   readonly inChannels: number;
@@ -49,7 +53,7 @@ export class RpnHead {
     }
     this.config = config;
     const { inChannels: c, midChannels: m, numAnchors: a, seed } = config;
-    const normal = (shape: number[], offset: number): tf.Tensor => tf.randomNormal(shape, 0, 0.01, 'float32', seed + offset);
+    const normal = (shape: number[], stream: number): tf.Tensor => tf.randomNormal(shape, 0, 0.01, 'float32', initializerSeed(seed, RPN_INIT_STREAM, stream));
     // Keys are the checkpoint names; tf.variable names stay auto-generated because they are global and
     // two heads may coexist.
     this.weights = tf.tidy(() => ({

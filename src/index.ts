@@ -5,7 +5,8 @@ export { NasnetError, ERROR_TABLE, EXIT, type ErrorCode } from '../core/errors.j
 export type { Classifier, ClassPrediction, ClassifyOptions, Detection, DetectOptions, Detector, ImageMeta, ModelInfo } from './api/types.js';
 export { classifierArtifactConfig } from '../backbones/classifier_artifact.js';
 export { loadClassifier, type LoadClassifierOptions, type InferenceEngine } from './api/classifier.js';
-export { loadDetector, type LoadDetectorOptions } from './api/detector.js';
+export { loadDetector, DEFAULT_MIN_SCORE, DEFAULT_MAX_DETECTIONS, type LoadDetectorOptions } from './api/detector.js';
+export { defaultClassifierPath, defaultDetectorPath, defaultModelsDir } from './api/defaults.js';
 export { decodeImage, loadImageForModel, probeImage, encodePng, encodeJpeg } from '../core/image_io.js';
 export { saveCheckpoint, loadCheckpoint } from '../core/checkpoint.js';
 export { exportLayersModel, OnnxSession } from './onnx/index.js';

@@ -18,6 +18,11 @@ export interface TrainingState {
   readonly stepInEpoch: number;
   readonly globalStep: number;
   readonly history: readonly EpochRecord[];
+  /**
+   * Sums of each loss over the `stepInEpoch` steps already taken (mid-epoch checkpoints only), so that a
+   * resumed epoch records the mean over all its steps, not only those since the resume.
+   */
+  readonly epochLossSums?: Readonly<Record<string, number>>;
 }
 
 export const FRESH_STATE: TrainingState = { epoch: 0, stepInEpoch: 0, globalStep: 0, history: [] };
@@ -52,7 +57,8 @@ export async function runTraining<B extends { dispose(): void }>(task: TrainingT
   while (state.epoch < task.epochs) {
     const epoch = state.epoch;
     const started = performance.now();
-    progress.startEpoch();
+    // Older checkpoints lack the sums: their epoch mean covers the steps since the resume, as it used to.
+    progress.startEpoch(state.epochLossSums === undefined ? undefined : { sums: state.epochLossSums, steps: state.stepInEpoch });
     let stepInEpoch = state.stepInEpoch;
     let globalStep = state.globalStep;
     for await (const batch of task.batches(epoch, stepInEpoch)) {
@@ -70,7 +76,7 @@ export async function runTraining<B extends { dispose(): void }>(task: TrainingT
       progress.step(epoch, stepInEpoch, losses);
       const aborted = options.signal?.aborted === true;
       if ((every > 0 && stepInEpoch % every === 0 && stepInEpoch < task.stepsPerEpoch) || aborted) {
-        state = { ...state, stepInEpoch, globalStep };
+        state = { ...state, stepInEpoch, globalStep, epochLossSums: progress.epochSums() };
         await task.save(state);
         if (aborted) return state;
       }
@@ -79,7 +85,7 @@ export async function runTraining<B extends { dispose(): void }>(task: TrainingT
     const validation = task.validate ? await task.validate(epoch) : {};
     const train = progress.endEpoch(epoch, validation);
     const record: EpochRecord = { epoch, train, validation, seconds: (performance.now() - started) / 1000 };
-    state = { epoch: epoch + 1, stepInEpoch: 0, globalStep, history: [...state.history, record] };
+    state = { epoch: epoch + 1, stepInEpoch: 0, globalStep, history: [...state.history, record] }; // no sums: a new epoch
     await task.save(state);
     if (options.signal?.aborted) return state;
   }

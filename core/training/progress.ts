@@ -36,10 +36,16 @@ export class ProgressBar {
     this.runStart = this.now();
   }
 
-  startEpoch(): void {
-    this.sums = new Map();
-    this.count = 0;
+  /** Starts an epoch; `resumed` carries the loss sums of its steps taken before a resume. */
+  startEpoch(resumed?: { readonly sums: Readonly<Record<string, number>>; readonly steps: number }): void {
+    this.sums = new Map(Object.entries(resumed?.sums ?? {}));
+    this.count = resumed?.steps ?? 0;
     this.epochStart = this.now();
+  }
+
+  /** The loss sums of the epoch so far (for a checkpoint). */
+  epochSums(): Record<string, number> {
+    return Object.fromEntries(this.sums);
   }
 
   /** Records one finished step (1-based `step` within `epoch`, 0-based epoch) and its scalar losses. */

@@ -27,6 +27,7 @@ import { int } from '../onnx/graph.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import { encodeModel } from '../onnx/proto.js';
 import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
+import { defaultClassifierPath } from './defaults.js';
 
 export type InferenceEngine = 'onnx' | 'tfjs';
 
@@ -48,11 +49,14 @@ export interface InferenceEngineOptions {
 export interface LoadClassifierOptions extends InferenceEngineOptions {
   /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
   readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
-  /** A Keras .h5 file or a checkpoint directory. */
-  readonly weights: string;
+  /** A Keras .h5 file or a checkpoint directory (default: the embedded classifier, models/default/classifier). */
+  readonly weights?: string;
   /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
   readonly resizeKernel?: ResizeKernel;
 }
+
+/** Options after the default weights are filled in. */
+export type WithWeights<T> = T & { readonly weights: string };
 
 export const DEFAULT_TOP_K = 5;
 
@@ -65,9 +69,12 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** Builds the network and fills its weights from the .h5 or checkpoint at `weights`. */
-async function buildWithWeights(options: LoadClassifierOptions) {
+async function buildWithWeights(options: WithWeights<LoadClassifierOptions>) {
   if (await isDirectory(options.weights)) {
     const artifact = parseArtifactConfig(options.weights, (await readCheckpointManifest(options.weights)).config);
+    if (!artifact.config.includeTop) {
+      throw new NasnetError('CHECKPOINT_INVALID', `loadClassifier: ${options.weights} is a backbone without the classification top (converted from a no-top .h5); it serves as train --backbone-weights, not as a classifier`);
+    }
     const network = buildNasnet({ ...artifact.config, includeTop: true, auxHead: false });
     const { weights, missing, unexpected } = await loadCheckpoint(options.weights, { expected: modelWeightSpecs(network.model), strict: false });
     const stray = unexpected.filter((name) => !name.startsWith(TRAINING_STATE_PREFIX));
@@ -138,7 +145,7 @@ function tfjsForward(model: LayersModel, config: NasnetConfig): ForwardPass {
   };
 }
 
-async function onnxForward(model: LayersModel, config: NasnetConfig, options: LoadClassifierOptions): Promise<ForwardPass> {
+async function onnxForward(model: LayersModel, config: NasnetConfig, options: WithWeights<LoadClassifierOptions>): Promise<ForwardPass> {
   const size = config.inputSize;
   const open = (bytes: Uint8Array) => OnnxSession.create(bytes, { threads: options.threads, executionProviders: options.executionProviders });
   let session: OnnxSession;
@@ -177,7 +184,7 @@ export interface ClassifierExport {
 }
 
 /** Loads the weights (a Keras .h5 or a checkpoint) and exports the classifier to ONNX; no model stays alive. */
-export async function exportClassifier(options: Pick<LoadClassifierOptions, 'weights' | 'backbone'>): Promise<ClassifierExport> {
+export async function exportClassifier(options: WithWeights<Pick<LoadClassifierOptions, 'backbone'>>): Promise<ClassifierExport> {
   const { network, labels, resizeKernel } = await buildWithWeights(options);
   try {
     return { onnx: classifierOnnx(network.model, network.config), config: network.config, labels: labelTable(labels, network.config), resizeKernel };
@@ -192,7 +199,9 @@ export function topK(probs: Float32Array, k: number): { classId: number; score: 
   return order.slice(0, k).map((classId) => ({ classId, score: probs[classId] as number }));
 }
 
-export async function loadClassifier(options: LoadClassifierOptions): Promise<Classifier> {
+/** Without `weights`, the embedded default classifier (found from the package, not the caller's cwd). */
+export async function loadClassifier(partial: LoadClassifierOptions = {}): Promise<Classifier> {
+  const options = { ...partial, weights: partial.weights ?? defaultClassifierPath() };
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);

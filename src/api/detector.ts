@@ -22,14 +22,15 @@ import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
 import type { InferenceEngineOptions } from './classifier.js';
+import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE, defaultDetectorPath } from './defaults.js';
+
+export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE };
 
 export interface LoadDetectorOptions extends InferenceEngineOptions {
-  /** A detector checkpoint directory. */
-  readonly weights: string;
+  /** A detector checkpoint directory (default: the embedded detector, models/default/detector). */
+  readonly weights?: string;
 }
 
-export const DEFAULT_MIN_SCORE = 0.05;
-export const DEFAULT_MAX_DETECTIONS = 100;
 /** Letterbox padding: mid-grey, ~0 after x / 127.5 - 1 like the zero padding of the training batches. */
 const PAD_COLOUR: [number, number, number] = [128, 128, 128];
 
@@ -145,7 +146,9 @@ function checkDetectOptions(options: DetectOptions): { minScore: number; maxDete
   return { minScore, maxDetections };
 }
 
-export async function loadDetector(options: LoadDetectorOptions): Promise<Detector> {
+/** Without `weights`, the embedded default detector (found from the package, not the caller's cwd). */
+export async function loadDetector(partial: LoadDetectorOptions = {}): Promise<Detector> {
+  const options = { ...partial, weights: partial.weights ?? defaultDetectorPath() };
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);

@@ -4,8 +4,8 @@
 // (scores are softmax probabilities), or {image, error:{code, message}} for an image that cannot be read.
 // --weights: a Keras .h5 (NASNet-mobile.h5, NASNet-large.h5 with --backbone large) or a nasnet-ts
 // classifier checkpoint directory; default: the embedded classifier shipped in models/default/.
-// Exit codes: 0 all classified, 2 bad command line, 3 unreadable weights, 4 an image was invalid,
-// 5 bad config, 6 engine unavailable.
+// Exit codes: 0 all classified, 2 bad command line, 3 unreadable weights or image, 4 invalid weights or
+// image, 5 bad config, 6 engine unavailable (for images: the code of the first one that failed).
 import { readFile } from 'node:fs/promises';
 import { loadClassifier, type InferenceEngine } from '../api/classifier.js';
 import { defaultClassifierPath } from '../api/defaults.js';
@@ -69,7 +69,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     threads,
   });
   const results: unknown[] = [];
-  let failed = false;
+  let failed: number = EXIT.OK; // the exit code of the first image that failed
   try {
     for (const image of positionals) {
       try {
@@ -80,7 +80,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
         results.push({ image, predictions });
       } catch (error) {
         if (!isNasnetError(error)) throw error;
-        failed = true;
+        if (failed === EXIT.OK) failed = error.exitCode;
         results.push({ image, error: { code: error.code, message: error.message } });
         io.stderr.write(`error: ${image}: ${error.message}\n`);
       }
@@ -89,7 +89,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     classifier.dispose();
   }
   io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  return failed ? EXIT.INVALID_INPUT : EXIT.OK;
+  return failed;
 }
 
 export const main = cliMain(run);

@@ -3,10 +3,12 @@ const USAGE = `Usage: nasnet convert IN OUT [--config FILE.json | --backbone mob
 
   IN.h5 -> OUT (a checkpoint directory)
       Reads a Keras weight file (Keras 2 legacy layout: model.save_weights('x.h5') or model.save('x.h5'),
-      e.g. the published NASNet-mobile.h5 / NASNet-large.h5 / *-no-top.h5) and writes a checkpoint whose
-      config is the backbone config given by --config (a JSON object: resolveNasnetConfig fields and an
-      optional "preset") or --backbone (a preset). includeTop, unless the config sets it, follows the file:
-      on when it has a 'predictions' layer.
+      e.g. the published NASNet-mobile.h5 / NASNet-large.h5 / *-no-top.h5) and writes a classifier
+      checkpoint (ImageNet labels, Keras preprocessing) that classify, export, serve --classifier and
+      train --backbone-weights read. The backbone is --config (a JSON object: resolveNasnetConfig fields
+      and an optional "preset"), --backbone (a preset), or without either the preset the file's weights
+      fit (Mobile, Large or CIFAR). includeTop and classes, unless the config sets them, follow the file:
+      on when it has a 'predictions' layer (a no-top checkpoint serves as backbone weights only).
   IN (a checkpoint directory, with model.json) -> OUT.h5
       Writes the Keras 2 legacy layout that Keras 2 and 3 load with model.load_weights(OUT.h5). The config
       comes from the checkpoint; the Keras layer order from the .h5 it was converted from, else the model.
@@ -15,7 +17,7 @@ const USAGE = `Usage: nasnet convert IN OUT [--config FILE.json | --backbone mob
 
 Options:
   --config FILE.json   backbone config (.h5 -> checkpoint only)
-  --backbone NAME      backbone preset: mobile, large or cifar (.h5 -> checkpoint only)
+  --backbone NAME      backbone preset: mobile, large or cifar (.h5 -> checkpoint only; default: inferred)
   --no-strict          allow weights missing from IN or not used by the model (they are left out and
                        listed); shapes must always match
   --help, -h           this text
@@ -28,7 +30,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveNasnetConfig, type NasnetConfig, type NasnetPresetName, NASNET_PRESETS } from '../../backbones/config.js';
-import { DEFAULT_KERAS_ATTRS, kerasFileToNamedWeights, matchNamedWeights, namedWeightsToKerasFile, type NamedWeight, type WeightSpec } from '../../backbones/keras_convert.js';
+import { classifierArtifactConfig, parseArtifactConfig, type ClassLabel } from '../../backbones/classifier_artifact.js';
+import { DEFAULT_KERAS_ATTRS, inferKerasModel, kerasFileToNamedWeights, matchNamedWeights, namedWeightsToKerasFile, type NamedWeight, type WeightSpec } from '../../backbones/keras_convert.js';
 import { readKerasWeightsFile, writeKerasWeightsFile, type KerasWeightFile } from '../../backbones/keras_h5.js';
 import { kerasLayerOrder } from '../../backbones/keras_order.js';
 import { modelWeightSpecs } from '../../backbones/keras_weights.js';
@@ -88,9 +91,16 @@ function describeDropped(kept: number, total: number, missing: number): string {
   return `kept ${kept} of ${total} tensors (${total - kept} not used by the model, ${missing} missing: --no-strict)`;
 }
 
-async function kerasToCheckpoint(input: string, output: string, partial: BackboneConfigInput, strict: boolean): Promise<string> {
+/** The labels a converted classifier gets: Keras' ImageNet classes, or numbered ones for another head. */
+function labelsFor(config: NasnetConfig): ClassLabel[] | 'imagenet' {
+  return config.classes === 1000 ? 'imagenet' : Array.from({ length: config.classes }, (_, i) => ({ wnid: '', label: `class_${i}` }));
+}
+
+async function kerasToCheckpoint(input: string, output: string, given: BackboneConfigInput | undefined, strict: boolean): Promise<string> {
   const file = await readKerasWeightsFile(input);
   const hasTop = file.layers.some((layer) => layer.name === 'predictions');
+  const inferred = given === undefined ? inferKerasModel(file, input) : undefined;
+  const partial = given ?? { preset: inferred!.preset, ...(inferred!.classes !== undefined ? { classes: inferred!.classes } : {}) };
   const config = resolveNasnetConfig({ includeTop: hasTop, ...partial });
   const { specs } = modelInventory(config);
   const named = kerasFileToNamedWeights(file);
@@ -98,12 +108,15 @@ async function kerasToCheckpoint(input: string, output: string, partial: Backbon
   const provenance: KerasProvenance = { source: basename(input), layerNames: file.layerNames, ...file.attrs };
   const tensors = weights.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, 'float32') }));
   try {
-    await saveCheckpoint(output, { config, weights: tensors, extra: { keras: provenance } });
+    // Keras' load_img resizes with PIL NEAREST: the preprocessing the published weights were scored with.
+    const artifact = classifierArtifactConfig(config, labelsFor(config), 'pil-nearest');
+    await saveCheckpoint(output, { config: artifact, weights: tensors, extra: { keras: provenance } });
   } finally {
     tensors.forEach(({ tensor }) => tensor.dispose());
   }
   const summary = weights.length === named.length && weights.length === specs.length ? `${weights.length} tensors` : describeDropped(weights.length, named.length, specs.length - weights.length);
-  return `wrote checkpoint ${output} from ${input}: ${summary}, includeTop ${config.includeTop}`;
+  const backbone = inferred !== undefined ? `, backbone ${inferred.preset} (inferred)` : '';
+  return `wrote checkpoint ${output} from ${input}: ${summary}, includeTop ${config.includeTop}${backbone}`;
 }
 
 /** extra.keras of a checkpoint made by this verb, if it is one. */
@@ -118,7 +131,9 @@ async function checkpointToKeras(input: string, output: string, strict: boolean)
   if (typeof manifest.config !== 'object' || manifest.config === null || Array.isArray(manifest.config)) {
     throw new NasnetError('CHECKPOINT_INVALID', `nasnet convert: the config in ${input}/model.json is not a backbone config object`);
   }
-  const config = resolveNasnetConfig(manifest.config as BackboneConfigInput);
+  // A classifier artifact (what this verb and classification training write), or a bare backbone config.
+  const isArtifact = (manifest.config as { format?: unknown }).format !== undefined;
+  const config = isArtifact ? parseArtifactConfig(input, manifest.config).config : resolveNasnetConfig(manifest.config as BackboneConfigInput);
   const inventory = modelInventory(config);
   const expected = inventory.specs.map((spec) => ({ ...spec, dtype: 'float32' as const }));
   const loaded = await loadCheckpoint(input, { expected, strict });
@@ -175,12 +190,12 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     message = await checkpointToKeras(input, output, strict);
   } else if (isH5(input)) {
     if (isH5(output)) throw usageError(`IN is a .h5 file, so OUT must be a checkpoint directory; received ${output}`);
-    let partial: BackboneConfigInput;
+    let partial: BackboneConfigInput | undefined; // undefined: inferred from the file
     if (values.config !== undefined) partial = await readConfigFile(values.config);
     else if (values.backbone !== undefined) {
       if (!(values.backbone in NASNET_PRESETS)) throw usageError(`--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(values.backbone)}`);
       partial = { preset: values.backbone as NasnetPresetName };
-    } else throw usageError('.h5 -> checkpoint needs the backbone: --backbone mobile|large|cifar or --config FILE.json');
+    }
     await initEngine({ backend: 'cpu' });
     message = await kerasToCheckpoint(input, output, partial, strict);
   } else {

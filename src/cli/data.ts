@@ -1,12 +1,12 @@
 // nasnet data: generates the synthetic datasets that tests, benchmarks and the shipped models train on.
 import { NasnetError } from '../../core/errors.js';
-import { shapesConfigForSize, generateShapesDataset } from '../../data/shapes.js';
+import { SHAPES_CONFIG_SCHEMA, shapesConfigForSize, generateShapesDataset } from '../../data/shapes.js';
 import { generateSyntheticClasses } from '../../data/synthetic_classes.js';
 import { IMAGE_FILE_FORMATS, type ImageFileOptions, type ImageFileFormat } from '../../data/dataset_writer.js';
 import { EXIT, isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
 
 const USAGE = `Usage:
-  nasnet data shapes  --out DIR --train N --val M [--seed S] [--size 320] [--max-objects 6]
+  nasnet data shapes  --out DIR --train N --val M [--seed S] [--size 256] [--max-objects 6]
                       [--min-object-size PX] [--max-object-size PX] [--format png|jpeg] [--quality 92]
   nasnet data classes --out DIR --train-per-class N --val-per-class M [--seed S] [--size 32]
                       [--format png|jpeg] [--quality 92]
@@ -14,7 +14,8 @@ const USAGE = `Usage:
 shapes   a COCO-format detection set: six shape classes (circle, square, triangle, star, cross, ring) of
          random colour, size and rotation, some overlapping, on textured noisy backgrounds. Writes
          DIR/train/*.png, DIR/val/*.png, DIR/annotations/instances_train.json and instances_val.json.
-         Object sizes (circumscribed diameter) default to 16..120 px at --size 320, scaled with --size.
+         Object sizes (circumscribed diameter) default to 24..96 px at --size 256, scaled with --size:
+         the defaults are the domain the embedded default detector was trained on.
 classes  an image-folder classification set: ten classes (six shapes, four textures) of SIZE x SIZE
          images in DIR/train/<class>/ and DIR/val/<class>/.
 
@@ -84,7 +85,7 @@ async function shapes(argv: string[], io: CliStreams): Promise<number> {
     return EXIT.OK;
   }
   const outDir = requiredString('out', values.out);
-  const size = integerFlag('size', values.size, { min: 32, max: 4096, default: 320 });
+  const size = integerFlag('size', values.size, { min: 32, max: 4096, default: SHAPES_CONFIG_SCHEMA.width.default });
   const config = shapesConfigForSize(size, {
     maxObjects: optionalInteger('max-objects', values['max-objects'], 1),
     minObjectSize: optionalInteger('min-object-size', values['min-object-size'], 1),

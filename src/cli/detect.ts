@@ -23,7 +23,8 @@ Options:
   --out FILE             write the JSON there instead of stdout (required with --dataset)
   --dataset GT.json      COCO instances file: run every image it lists (file_name under --images)
   --images DIR           image folder of --dataset
-  --min-score X          drop detections below X (default ${DEFAULT_MIN_SCORE}; 0.001 with --dataset)
+  --min-score X          drop detections below X (default ${DEFAULT_MIN_SCORE}, as the service; with --dataset
+                         0.001, the low-score tail that COCO AP needs)
   --max-detections N     per image (default 100)
   --engine NAME          onnx (onnxruntime-node, default) or tfjs
   --backend NAME         TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)

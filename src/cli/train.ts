@@ -9,7 +9,7 @@ import { EXIT, NasnetError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { runTraining } from '../../core/training/loop.js';
 import { loadCocoSplit } from '../../data/coco_dataset.js';
-import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
+import { readBackboneWeights } from '../../backbones/weights_source.js';
 import { loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { SHAPES_DETECTOR_CONFIG, type FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { DetectionTrainingTask, type DetectionTrainingOptions } from '../../detection/training.js';
@@ -36,7 +36,8 @@ Detection options:
   --preset NAME           backbone preset: mobile, large (default: from the config)
   --num-cells N --penultimate-filters N --stem-filters N --image-size N    backbone / input overrides
   --box-head cells|two-fc second stage: the remaining NASNet cells (default) or a 2-FC head
-  --backbone-weights H5   Keras ImageNet weights (e.g. NASNet-mobile-no-top.h5), loaded before step 1
+  --backbone-weights P    Keras ImageNet weights (e.g. NASNet-mobile-no-top.h5) or a checkpoint (nasnet convert's,
+                          a classifier's), loaded by layer name before step 1
   --frozen-bn             freeze BatchNorm (statistics and scale/offset)
   --scale-min X           scale jitter range [X, 1] (default 0.75); --flip P flip probability (default 0.5)
   --val-limit N           validation images scored each epoch (default 100)
@@ -184,7 +185,7 @@ async function trainDetection(values: Values, io: CliStreams, signal: AbortSigna
     initialize:
       typeof weightsFile === 'string'
         ? async (detector) => {
-            const loaded = loadKerasWeightsIntoModel(detector.backboneModels, await readKerasWeightsFile(weightsFile), { strict: false });
+            const loaded = loadKerasWeightsIntoModel(detector.backboneModels, await readBackboneWeights(weightsFile), { strict: false });
             io.stderr.write(`loaded ${loaded} backbone tensors from ${weightsFile}\n`);
           }
         : undefined,

@@ -1,5 +1,6 @@
 // JSON schemas of every route: validation of query strings (unknown keys rejected), fast response
 // serialisation, and the OpenAPI document served at /docs.
+import { DEFAULT_MIN_SCORE } from '../api/defaults.js';
 
 export const ERROR_SCHEMA = {
   $id: 'Error',
@@ -48,7 +49,7 @@ export const DETECT_QUERY = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    minScore: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'drop detections scoring below this' },
+    minScore: { type: 'number', minimum: 0, maximum: 1, default: DEFAULT_MIN_SCORE, description: 'drop detections scoring below this' },
     maxDetections: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'at most this many detections (COCO maxDets = 100)' },
   },
 } as const;

@@ -1,12 +1,13 @@
 // Keras file <-> named weights ('<layer>/<weight>'), and matching against a model's weight specs.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/paths.js';
 import { NasnetError } from '../../core/errors.js';
 import { readKerasWeights, readKerasWeightsFile, writeKerasWeights, type KerasWeightFile } from '../../backbones/keras_h5.js';
 import {
-  DEFAULT_KERAS_ATTRS, kerasFileToNamedWeights, matchNamedWeights, namedWeightName, namedWeightsToKerasFile, type NamedWeight,
+  DEFAULT_KERAS_ATTRS, inferKerasModel, kerasFileToNamedWeights, matchNamedWeights, namedWeightName, namedWeightsToKerasFile, type NamedWeight,
 } from '../../backbones/keras_convert.js';
 
 const NASNET_H5 = join(packageRoot(), 'test', 'fixtures', 'keras-nasnet', 'mobile_notop_seed1.h5');
@@ -128,5 +129,30 @@ describe('matchNamedWeights', () => {
     const given = [w('bn/gamma', [8]), w('predictions/bias', [10])];
     assert.deepEqual(matchNamedWeights(expected, given, { strict: false }).map((x) => x.name), ['bn/gamma']);
     throwsCode(() => matchNamedWeights(expected, [w('bn/gamma', [9])], { strict: false }), 'WEIGHTS_MISMATCH', /1 shape mismatch \(bn\/gamma: expected \[8\], received \[9\]\)/);
+  });
+});
+
+describe('inferKerasModel', () => {
+  /** A weight file with the shapes of a Keras manifest (fixtures/keras-nasnet/*_manifest_trim.json), no values. */
+  function shapesOnly(manifest: string): KerasWeightFile {
+    const { weights } = JSON.parse(readFileSync(join(packageRoot(), 'test', 'fixtures', 'keras-nasnet', manifest), 'utf8')) as { weights: [string, number[]][] };
+    const layers = new Map<string, KerasWeightFile['layers'][number]>();
+    for (const [name, shape] of weights) {
+      const layer = name.slice(0, name.indexOf('/'));
+      if (!layers.has(layer)) layers.set(layer, { name: layer, weights: [] });
+      layers.get(layer)!.weights.push({ name, shape, data: new Float32Array(0) });
+    }
+    return { layerNames: [...layers.keys()], attrs: {}, layers: [...layers.values()] };
+  }
+
+  test('Keras NASNetMobile, NASNetMobile no-top and NASNetLarge are told apart by their weights', () => {
+    assert.deepEqual(inferKerasModel(shapesOnly('mobile_manifest_trim.json')), { preset: 'mobile', includeTop: true, classes: 1000 });
+    assert.deepEqual(inferKerasModel(shapesOnly('mobile_notop_manifest_trim.json')), { preset: 'mobile', includeTop: false });
+    assert.deepEqual(inferKerasModel(shapesOnly('large_manifest_trim.json')), { preset: 'large', includeTop: true, classes: 1000 });
+  });
+
+  test('a file no preset fits asks for the backbone', async () => {
+    const tiny = await readKerasWeightsFile(TINY_FULL);
+    throwsCode(() => inferKerasModel(tiny, 'tiny.h5'), 'INVALID_DATA', /tiny\.h5: cannot tell which NASNet this is \(no preset fits its weights\); give the backbone/);
   });
 });

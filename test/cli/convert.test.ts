@@ -37,10 +37,11 @@ describe('nasnet convert: round trips', async () => {
     const tensorsBefore = tf.memory().numTensors;
     const toCheckpoint = await run(NASNET_H5, checkpoint, '--backbone', 'mobile');
     assert.equal(toCheckpoint.code, EXIT.OK, toCheckpoint.stderr);
-    assert.match(toCheckpoint.stdout, /wrote checkpoint .*ckpt from .*mobile_notop_seed1\.h5: 1124 tensors, includeTop false/);
-    const model = JSON.parse(await readFile(join(checkpoint, 'model.json'), 'utf8')) as { config: { numCells: number; includeTop: boolean } };
-    assert.equal(model.config.numCells, 4);
-    assert.equal(model.config.includeTop, false); // follows the file: no 'predictions' layer
+    assert.match(toCheckpoint.stdout, /wrote checkpoint .*ckpt from .*mobile_notop_seed1\.h5: 1124 tensors, includeTop false\n$/);
+    const model = JSON.parse(await readFile(join(checkpoint, 'model.json'), 'utf8')) as { config: { format: string; backbone: { numCells: number; includeTop: boolean } } };
+    assert.equal(model.config.format, 'nasnet-ts/classifier@1');
+    assert.equal(model.config.backbone.numCells, 4);
+    assert.equal(model.config.backbone.includeTop, false); // follows the file: no 'predictions' layer
 
     const back = join(SCRATCH, 'back.h5');
     const toKeras = await run(checkpoint, back);
@@ -98,7 +99,6 @@ describe('nasnet convert: failures', () => {
 
   test('bad flags are usage errors', async () => {
     const cases: [string[], RegExp][] = [
-      [[NASNET_H5, join(SCRATCH, 'x')], /needs the backbone: --backbone mobile\|large\|cifar or --config FILE\.json/],
       [[NASNET_H5, join(SCRATCH, 'x'), '--backbone', 'huge'], /--backbone must be one of mobile, large, cifar; received "huge"/],
       [[NASNET_H5, join(SCRATCH, 'x'), '--backbone', 'mobile', '--config', 'c.json'], /give --config or --backbone, not both/],
       [[NASNET_H5, join(SCRATCH, 'x'), '--strict'], /Unknown option '--strict'/],

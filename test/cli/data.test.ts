@@ -21,6 +21,18 @@ describe('nasnet data', () => {
     assert.deepEqual(coco.images[0], { id: 1, file_name: '000001.jpg', width: 96, height: 96 });
   });
 
+  test("shapes' defaults are the embedded default detector's domain (models/default/README.md's command)", async () => {
+    const root = tempDir('cli-shapes-defaults');
+    const defaults = await run('shapes', '--out', join(root, 'defaults'), '--train', '0', '--val', '3', '--seed', '5');
+    const readme = await run('shapes', '--out', join(root, 'readme'), '--train', '0', '--val', '3', '--seed', '5',
+      '--size', '256', '--min-object-size', '24', '--max-object-size', '96');
+    assert.equal(defaults.code, EXIT.OK, defaults.stderr);
+    assert.equal(readme.code, EXIT.OK, readme.stderr);
+    const annotations = (dir: string): string => readFileSync(join(root, dir, 'annotations', 'instances_val.json'), 'utf8');
+    assert.equal(JSON.parse(annotations('defaults')).images[0].width, 256);
+    assert.equal(annotations('defaults'), annotations('readme'));
+  });
+
   test('classes writes the image-folder layout', async () => {
     const out = tempDir('cli-classes');
     const result = await run('classes', '--out', out, '--train-per-class', '2', '--val-per-class', '1', '--size', '16');

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { main } from '../../src/cli/detect.js';
 import { main as cocoEval } from '../../src/cli/coco_eval.js';
+import { DEFAULT_MIN_SCORE } from '../../src/api/detector.js';
+import { DETECT_QUERY } from '../../src/server/schemas.js';
 import { saveCheckpoint } from '../../core/checkpoint.js';
 import { initEngine } from '../../core/engine.js';
 import { generateShapesDataset, shapesConfigForSize } from '../../data/shapes.js';
@@ -53,6 +55,18 @@ describe('nasnet detect', () => {
     assert.ok(out[0]!.detections!.length > 0);
     assert.ok(out[0]!.detections!.every((d) => d.bbox.length === 4 && ['circle', 'square'].includes(d.label)));
     assert.equal(out[1]!.error!.code, 'IO_ERROR');
+  });
+
+  test("image mode's default min score is the service's (one default)", async () => {
+    assert.equal(DEFAULT_MIN_SCORE, DETECT_QUERY.properties.minScore.default);
+    type Out = { detections: { score: number }[] }[];
+    const image = join(root, 'data', 'val', '000002.png');
+    const every = await runCli(main, image, '--weights', weights, '--engine', 'tfjs', '--min-score', '0');
+    const byDefault = await runCli(main, image, '--weights', weights, '--engine', 'tfjs');
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    const all = (JSON.parse(every.stdout) as Out)[0]!.detections;
+    assert.ok(all.some((d) => d.score >= 0.05 && d.score < DEFAULT_MIN_SCORE), 'no detection between the old and the new default');
+    assert.deepEqual((JSON.parse(byDefault.stdout) as Out)[0]!.detections, all.filter((d) => d.score >= DEFAULT_MIN_SCORE));
   });
 
   test('command-line errors exit 2 and say what is wrong', async () => {

@@ -266,8 +266,11 @@ describe('corrupt checkpoints and bad arguments', () => {
     }
   });
 
-  test('no checkpoint at the path is CHECKPOINT_INVALID', async () => {
-    await assert.rejects(loadCheckpoint(join(root, 'does-not-exist')), isError('CHECKPOINT_INVALID', /model\.json not found/));
+  test('a directory without model.json is CHECKPOINT_INVALID; a path that does not exist is IO_ERROR', async () => {
+    const empty = freshDir();
+    await mkdir(empty);
+    await assert.rejects(loadCheckpoint(empty), isError('CHECKPOINT_INVALID', /model\.json not found/));
+    await assert.rejects(loadCheckpoint(join(root, 'does-not-exist')), isError('IO_ERROR', /no such file or directory/));
   });
 
   test('save rejects non-JSON config, duplicate names, disposed tensors and unsupported dtypes', async () => {

@@ -120,9 +120,9 @@ describe('shapes config', () => {
   });
 
   test('shapesConfigForSize scales the default object sizes with the image side', () => {
-    const config = shapesConfigForSize(160);
+    const config = shapesConfigForSize(160); // from 24..96 at 256: 24 * 160 / 256 = 15, 96 * 160 / 256 = 60
     assert.equal(config.width, 160);
-    assert.equal(config.minObjectSize, 8);
+    assert.equal(config.minObjectSize, 15);
     assert.equal(config.maxObjectSize, 60);
     assert.equal(shapesConfigForSize(160, { maxObjectSize: 50 }).maxObjectSize, 50);
   });

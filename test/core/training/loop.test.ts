@@ -72,3 +72,16 @@ test('an abort signal checkpoints the current step and returns', async () => {
   assert.equal(state.globalStep, 6);
   assert.equal(store.saved?.state.stepInEpoch, 2);
 });
+
+test('an epoch interrupted and resumed records the mean loss of all its steps, as an uninterrupted run does', async () => {
+  const reference = await runTraining(fakeTask({}).task, { stream: quiet });
+  // Epoch 2's loss is 1 / (globalStep + 1) over steps 4..7: a mean over its last two steps alone differs.
+  assert.equal(reference.history[1]!.train.loss, (1 / 5 + 1 / 6 + 1 / 7 + 1 / 8) / 4);
+  const store: { saved?: { state: TrainingState; seen: string[] } } = {};
+  await assert.rejects(runTraining(fakeTask(store, 6).task, { stream: quiet, checkpointEverySteps: 2 }), /killed/);
+  assert.equal(store.saved?.state.stepInEpoch, 2);
+  // What a checkpoint keeps goes through JSON.
+  store.saved = { ...store.saved!, state: JSON.parse(JSON.stringify(store.saved!.state)) as TrainingState };
+  const resumed = await runTraining(fakeTask(store).task, { stream: quiet, checkpointEverySteps: 2 });
+  assert.deepEqual(resumed.history.map((h) => h.train), reference.history.map((h) => h.train));
+});
