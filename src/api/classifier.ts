@@ -21,6 +21,7 @@ import { NasnetError } from '../../core/errors.js';
 import { fitRgb, type ResizeKernel } from '../../core/image_io.js';
 import type { Logger } from '../../core/logger.js';
 import { imagenetClasses } from '../models/labels.js';
+import { resolveWeights } from '../weights/cache.js';
 import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
 import { resolveExecutionProviders } from '../onnx/session.js';
 import { int } from '../onnx/graph.js';
@@ -48,13 +49,28 @@ export interface InferenceEngineOptions {
 export interface LoadClassifierOptions extends InferenceEngineOptions {
   /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
   readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
-  /** A Keras .h5 file or a checkpoint directory. */
+  /**
+   * A Keras .h5 file, a checkpoint directory, or a published name ("nasnet-mobile", "nasnet-large")
+   * resolved in the weights cache (src/weights): the name also picks the backbone preset.
+   */
   readonly weights: string;
+  /** Fetch a published name that is not cached yet (default: only when NASNET_FETCH=1). */
+  readonly fetch?: boolean;
   /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
   readonly resizeKernel?: ResizeKernel;
 }
 
 export const DEFAULT_TOP_K = 5;
+
+/** Options with a published weights name replaced by its cached path (and its preset as the default backbone). */
+async function withResolvedWeights<O extends Pick<LoadClassifierOptions, 'weights' | 'backbone' | 'fetch'> & { readonly name?: string }>(options: O): Promise<O> {
+  const { path, entry } = await resolveWeights(options.weights, options.fetch === undefined ? {} : { fetch: options.fetch });
+  if (entry === undefined) return options;
+  if (entry.format !== 'keras-h5' || !entry.includeTop) {
+    throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: ${entry.name} has no ImageNet classification head; use nasnet-mobile or nasnet-large`);
+  }
+  return { ...options, weights: path, backbone: options.backbone ?? entry.backbone, name: options.name ?? entry.name };
+}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -177,8 +193,8 @@ export interface ClassifierExport {
 }
 
 /** Loads the weights (a Keras .h5 or a checkpoint) and exports the classifier to ONNX; no model stays alive. */
-export async function exportClassifier(options: Pick<LoadClassifierOptions, 'weights' | 'backbone'>): Promise<ClassifierExport> {
-  const { network, labels, resizeKernel } = await buildWithWeights(options);
+export async function exportClassifier(options: Pick<LoadClassifierOptions, 'weights' | 'backbone' | 'fetch'>): Promise<ClassifierExport> {
+  const { network, labels, resizeKernel } = await buildWithWeights(await withResolvedWeights(options));
   try {
     return { onnx: classifierOnnx(network.model, network.config), config: network.config, labels: labelTable(labels, network.config), resizeKernel };
   } finally {
@@ -192,7 +208,8 @@ export function topK(probs: Float32Array, k: number): { classId: number; score: 
   return order.slice(0, k).map((classId) => ({ classId, score: probs[classId] as number }));
 }
 
-export async function loadClassifier(options: LoadClassifierOptions): Promise<Classifier> {
+export async function loadClassifier(requested: LoadClassifierOptions): Promise<Classifier> {
+  const options = await withResolvedWeights(requested);
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);

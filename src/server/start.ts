@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import { resolveModelKind } from '../models/builtin.js';
 import { buildApp } from './app.js';
 import type { ServerConfig } from './config.js';
+import { REAL_WEIGHTS_COMMAND, REAL_WEIGHTS_HINT, chooseServedModels, demoModels } from './published_models.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -17,7 +18,9 @@ export interface RunningServer {
   readonly closed: Promise<number>;
 }
 
-export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(configured: ServerConfig, logger: Logger): Promise<RunningServer> {
+  // Cached published weights replace the demo classifier; a published name that is not cached fails here.
+  const config = await chooseServedModels(configured);
   // Unknown model kinds are configuration errors: fail before listening, not in every worker.
   resolveModelKind('classification', config.classifier.kind);
   resolveModelKind('detection', config.detector.kind);
@@ -52,5 +55,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     throw error;
   }
   logger.info({ url, workers: config.workers, engine: config.engine }, 'listening');
+  const demos = demoModels(config);
+  if (demos.length > 0) {
+    logger.warn(
+      { demo: demos.map((d) => `${d.task}: ${d.kind}, trained on ${d.trainedOn}`), realWeights: REAL_WEIGHTS_HINT },
+      `serving DEMO models (${demos.map((d) => d.kind).join(', ')}), not ImageNet/COCO models; for real weights: ${REAL_WEIGHTS_COMMAND}`,
+    );
+  } else {
+    logger.info({ classifier: config.classifier.kind, detector: config.detector.kind }, 'serving published weights');
+  }
   return { app, url, closed };
 }
