@@ -39,7 +39,7 @@ async function post(path, file) {
   try { body = JSON.parse(text); } catch (e) { body = null; }
   if (!response.ok) {
     const message = body && body.error ? body.error.code + ': ' + body.error.message : 'HTTP ' + response.status + (text ? ': ' + text.slice(0, 200) : '');
-    throw new Error(path + ' ' + message);
+    throw new Error(path.split('?')[0] + ' ' + message);
   }
   return body;
 }
