@@ -23,7 +23,7 @@ Exit codes: 0 ok, 2 bad command line, 3 unreadable file, 4 checksum mismatch or 
 `;
 
 import { EXIT, NasnetError } from '../../core/errors.js';
-import { addWeights, fetchWeights, listWeights, nasnetHome, verifyWeights, cachedWeightsPath, notCached, type CacheOptions } from '../weights/cache.js';
+import { addWeights, fetchWeights, listWeights, nasnetHome, verifyWeights, cachedWeightsPath, notCached, type CacheOptions, type FetchOptions } from '../weights/cache.js';
 import { formatBytes, progressLine } from '../weights/progress.js';
 import { DEFAULT_WEIGHTS_REGISTRY } from '../weights/registry.js';
 import { cliMain, isDirectRun, parseFlags, runMain, type CliStreams } from './run.js';
@@ -36,7 +36,7 @@ function needNames(command: string, names: string[], min: number, max = Number.P
 }
 
 /** The verb's body with the cache options injectable (tests point the registry at a local server). */
-export async function weightsCommand(argv: string[], io: CliStreams, options: CacheOptions = {}): Promise<number> {
+export async function weightsCommand(argv: string[], io: CliStreams, options: CacheOptions & Pick<FetchOptions, 'timeoutMs'> = {}): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
     json: { type: 'boolean' },
     force: { type: 'boolean' },
@@ -68,7 +68,7 @@ export async function weightsCommand(argv: string[], io: CliStreams, options: Ca
     }
     case 'fetch': {
       needNames(command, args, 1);
-      let timeoutMs: number | undefined;
+      let timeoutMs = options.timeoutMs;
       if (values.timeout !== undefined) {
         const seconds = Number(values.timeout);
         if (!(seconds > 0)) throw new NasnetError('INVALID_ARGUMENT', `--timeout must be a positive number of seconds; received ${JSON.stringify(values.timeout)}`);
