@@ -4,6 +4,7 @@
 #   gpu                CUDA 11.2 + cuDNN 8 base with @tensorflow/tfjs-node-gpu (needs internet at build time)
 #
 #   docker build -t nasnet-ts .
+#   docker build --build-arg NASNET_WEIGHTS="nasnet-mobile" -t nasnet-ts .   # bakes in the ImageNet classifier
 #   docker run --rm -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts
 #   docker build --target gpu -t nasnet-ts:gpu .
 #   docker run --rm --gpus all -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts:gpu
@@ -45,7 +46,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY data ./data
 COPY models/default ./models/default
-RUN mkdir -p /models && chown node:node /models
+# Published weights baked into the image (network at build time only): a space-separated list of names
+# from `nasnet weights list`, e.g. --build-arg NASNET_WEIGHTS="nasnet-mobile". Empty: the demo models.
+ARG NASNET_WEIGHTS=""
+ENV NASNET_HOME=/opt/nasnet-ts
+RUN mkdir -p /models "$NASNET_HOME" \
+ && if [ -n "$NASNET_WEIGHTS" ]; then node dist/src/cli/nasnet.js weights fetch $NASNET_WEIGHTS; fi \
+ && chown -R node:node /models "$NASNET_HOME"
 USER node
 EXPOSE 3000
 VOLUME ["/models"]
@@ -73,6 +80,8 @@ ENV NODE_ENV=production \
     NASNET_WORKERS=1 \
     TF_FORCE_GPU_ALLOW_GROWTH=true
 COPY --from=runtime /app ./
+ENV NASNET_HOME=/opt/nasnet-ts
+COPY --from=runtime --chown=node:node /opt/nasnet-ts /opt/nasnet-ts
 # The one dependency whose install script runs: it fetches libtensorflow (GPU) from storage.googleapis.com.
 RUN npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0 && npm cache clean --force
 RUN mkdir -p /models && chown node:node /models
