@@ -21,6 +21,7 @@ import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
 import type { InferenceEngineOptions } from './classifier.js';
+import { DEFAULT_WEIGHTS_REGISTRY } from '../weights/registry.js';
 
 export interface LoadDetectorOptions extends InferenceEngineOptions {
   /** A detector checkpoint directory. */
@@ -148,6 +149,15 @@ export async function loadDetector(options: LoadDetectorOptions): Promise<Detect
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
+  }
+  const published = DEFAULT_WEIGHTS_REGISTRY.get(options.weights);
+  if (published !== undefined) {
+    // The OD API tarballs can be fetched and verified; reading their TF1 checkpoint is not built yet.
+    throw new NasnetError(
+      'ENGINE_UNAVAILABLE',
+      `loadDetector: ${published.name} is a published ${published.format === 'od-api-tarball' ? 'TF Object Detection API checkpoint' : 'classifier'} ` +
+        'that nasnet-ts cannot load as a detector yet (the TF checkpoint importer is not in this release); use a nasnet-ts detector checkpoint',
+    );
   }
   const model = await loadFasterRcnn(options.weights);
   const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };

@@ -24,7 +24,7 @@ const USAGE = `Usage: nasnet classify IMAGE... [options]
        nasnet classify --dataset DIR [options]
 
 Options:
-  --weights W        a published name (nasnet-mobile, nasnet-large; see nasnet weights list), Keras .h5
+  --weights PATH     a published name (nasnet-mobile, nasnet-large; see nasnet weights list), Keras .h5
                      weights or a classifier checkpoint directory (default: the embedded demo model,
                      10 synthetic classes)
   --fetch            download a published name that is not cached yet (same as NASNET_FETCH=1)

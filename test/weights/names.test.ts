@@ -15,6 +15,7 @@ import { loadClassifier } from '../../src/api/classifier.js';
 import { main as classifyMain } from '../../src/cli/classify.js';
 import { main as trainMain } from '../../src/cli/train.js';
 import { main as serveMain } from '../../src/cli/serve.js';
+import { main as detectMain } from '../../src/cli/detect.js';
 import { main as weightsMain, weightsCommand } from '../../src/cli/weights.js';
 import { buildApp } from '../../src/server/app.js';
 import { chooseServedModels } from '../../src/server/published_models.js';
@@ -159,4 +160,10 @@ test('the service with classifier kind nasnet-mobile: /models says it is not a d
   const body = response.json() as { model: string; predictions: { classId: number; wnid: string }[] };
   assert.equal(body.model, 'nasnet-mobile');
   assert.deepEqual(body.predictions.map((p) => p.classId), expected.top5.indices);
+});
+
+test('nasnet detect --weights frcnn-nas-coco: a clear "cannot load yet" (exit 6), not ENOENT', async () => {
+  const result = await runCli(detectMain, photo, '--weights', 'frcnn-nas-coco');
+  assert.equal(result.code, 6, result.stderr);
+  assert.match(result.stderr, /frcnn-nas-coco is a published TF Object Detection API checkpoint that nasnet-ts cannot load as a detector yet/);
 });
