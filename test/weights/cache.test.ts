@@ -261,3 +261,24 @@ describe('weights cache', () => {
     assert.equal(progressText('nasnet-mobile', 5 * 1024 * 1024, 20 * 1024 * 1024, 0, 5), 'nasnet-mobile  5.0 MB / 20.0 MB  25%  1.0 MB/s  ETA 15s');
   });
 });
+
+test('the progress line is drawn in place on a TTY and not at all elsewhere', async () => {
+  const { progressLine } = await import('../../src/weights/progress.js');
+  const written: string[] = [];
+  const tty = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WritableStream;
+  let now = 0;
+  const line = progressLine(tty, 'w', () => now);
+  now = 1000;
+  line.update(1024 * 1024, 4 * 1024 * 1024);
+  now = 1050;
+  line.update(2 * 1024 * 1024, 4 * 1024 * 1024); // within 100 ms: skipped
+  now = 2000;
+  line.update(4 * 1024 * 1024, 4 * 1024 * 1024);
+  line.done();
+  assert.deepEqual(written, ['\rw  1.0 MB / 4.0 MB  25%  0 kB/s  ETA ?\x1b[K', '\rw  4.0 MB / 4.0 MB  100%  1.5 MB/s  ETA 0s\x1b[K', '\n']);
+  const quiet: string[] = [];
+  const pipe = progressLine({ write: (s: string) => quiet.push(s) } as unknown as NodeJS.WritableStream, 'w');
+  pipe.update(1, 2);
+  pipe.done();
+  assert.deepEqual(quiet, []);
+});
