@@ -66,6 +66,7 @@ describe('weights cache', () => {
       '/cut.h5': { kind: 'file', body: BODY, cutFirstAt: 100_000 },
       '/norange.h5': { kind: 'file', body: BODY, ignoreRange: true },
       '/hang.h5': { kind: 'hang' },
+      '/moved.h5': { kind: 'redirect', to: '/ok.h5' },
       '/model.tar.gz': { kind: 'file', body: tarball },
       '/evil.tar.gz': { kind: 'file', body: await tarGz([{ name: 'ok.txt', data: Buffer.from('x') }, { name: '../escaped.txt', data: Buffer.from('pwned') }]) },
       '/link.tar.gz': { kind: 'file', body: await tarGz([{ name: 'link', type: '2', link: '/etc/passwd' }]) },
@@ -121,6 +122,12 @@ describe('weights cache', () => {
     assert.equal(server.requests.filter((r) => r.path === '/ok.h5').at(-1)?.range, 'bytes=123456-');
     const restarted = await fetchWeights('w-norange', opts(entries));
     assert.deepEqual(await readFile(restarted.path), BODY);
+  });
+
+  test('a redirect is followed', async () => {
+    const entries = [h5Entry(server, 'w-moved', '/moved.h5')];
+    const result = await fetchWeights('w-moved', opts(entries));
+    assert.deepEqual(await readFile(result.path), BODY);
   });
 
   test('a wrong checksum is rejected and nothing is left in the cache', async () => {

@@ -6,7 +6,7 @@ import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 
-export type Behaviour = { kind: 'file'; body: Buffer; cutFirstAt?: number; ignoreRange?: boolean } | { kind: 'hang' } | { kind: 'status'; status: number };
+export type Behaviour = { kind: 'file'; body: Buffer; cutFirstAt?: number; ignoreRange?: boolean } | { kind: 'hang' } | { kind: 'status'; status: number } | { kind: 'redirect'; to: string };
 
 export interface TestServer {
   readonly url: string;
@@ -30,6 +30,10 @@ export async function startTestServer(routes: Record<string, Behaviour> = {}): P
       return;
     }
     if (behaviour.kind === 'hang') return;
+    if (behaviour.kind === 'redirect') {
+      response.writeHead(302, { location: behaviour.to }).end();
+      return;
+    }
     if (behaviour.kind === 'status') {
       response.writeHead(behaviour.status).end(`status ${behaviour.status}`);
       return;
