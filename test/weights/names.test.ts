@@ -16,6 +16,7 @@ import { main as classifyMain } from '../../src/cli/classify.js';
 import { main as trainMain } from '../../src/cli/train.js';
 import { main as serveMain } from '../../src/cli/serve.js';
 import { main as detectMain } from '../../src/cli/detect.js';
+import { main as convertMain } from '../../src/cli/convert.js';
 import { main as weightsMain, weightsCommand } from '../../src/cli/weights.js';
 import { buildApp } from '../../src/server/app.js';
 import { chooseServedModels } from '../../src/server/published_models.js';
@@ -166,4 +167,13 @@ test('nasnet detect --weights frcnn-nas-coco: a clear "cannot load yet" (exit 6)
   const result = await runCli(detectMain, photo, '--weights', 'frcnn-nas-coco');
   assert.equal(result.code, 6, result.stderr);
   assert.match(result.stderr, /frcnn-nas-coco is a published TF Object Detection API checkpoint that nasnet-ts cannot load as a detector yet/);
+});
+
+test('nasnet convert nasnet-mobile-no-top OUT: the cached .h5 with its preset, no --backbone needed', async () => {
+  const out = join(home, 'converted');
+  const result = await runCli(convertMain, 'nasnet-mobile-no-top', out);
+  assert.equal(result.code, 0, result.stderr);
+  const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { config: { numCells: number; penultimateFilters: number } };
+  assert.deepEqual([manifest.config.numCells, manifest.config.penultimateFilters], [4, 1056]);
+  assert.equal((await runCli(convertMain, 'nasnet-large-no-top', join(home, 'x'))).code, 6);
 });
