@@ -233,8 +233,9 @@ export async function fetchWeights(name: string, options: FetchOptions = {}): Pr
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     }));
   } catch (error) {
-    // An HTTP error status leaves nothing worth resuming; a cut or a timeout keeps the partial file.
-    if (error instanceof DownloadError && error.status !== undefined) await rm(dirname(part), { recursive: true, force: true });
+    // An HTTP error status leaves nothing worth resuming; a cut or a timeout keeps a non-empty partial file.
+    const httpError = error instanceof DownloadError && error.status !== undefined;
+    if (httpError || !(await stat(part).then((s) => s.size > 0, () => false))) await rm(dirname(part), { recursive: true, force: true });
     const reason = error instanceof DownloadError ? error.message : describeFailure(error);
     throw new NasnetError(
       'WEIGHTS_UNAVAILABLE',

@@ -155,6 +155,7 @@ describe('weights cache', () => {
   test('offline (nothing listening): the message names the URL, the network error and the add command', async () => {
     const entries: WeightsEntry[] = [{ ...h5Entry(server, 'w-off', '/x'), url: 'http://127.0.0.1:9/NASNet-mobile.h5' }];
     await rejects(fetchWeights('w-off', opts(entries)), 'WEIGHTS_UNAVAILABLE', /from http:\/\/127\.0\.0\.1:9\/NASNet-mobile\.h5: connect ECONNREFUSED 127\.0\.0\.1:9\. .*nasnet weights add w-off FILE/);
+    assert.ok(!(await readdir(join(home, 'downloads'))).includes('w-off'), 'no empty partial left');
   });
 
   test('a proxy from the environment is used (HTTP_PROXY), and NO_PROXY bypasses it', async () => {
