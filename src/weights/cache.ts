@@ -224,6 +224,43 @@ export async function fetchWeights(name: string, options: FetchOptions = {}): Pr
   const home = homeOf(options);
   const part = partialFile(home, entry);
   await mkdir(dirname(part), { recursive: true });
+  const release = await lockDownload(join(dirname(part), '.lock'), name);
+  try {
+    return await downloadAndPlace(entry, part, options);
+  } finally {
+    await release();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One fetch of a name at a time (processes sharing a cache): a lock file holding the pid; a dead owner's lock is taken over. */
+async function lockDownload(path: string, name: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, String(process.pid), { flag: 'wx' });
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(await readFile(path, 'utf8').catch(() => ''));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+        throw new NasnetError('WEIGHTS_UNAVAILABLE', `another process (pid ${owner}) is fetching ${name} into this cache; wait for it, or remove ${path} if it is gone`);
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new NasnetError('WEIGHTS_UNAVAILABLE', `cannot lock ${path} to fetch ${name}`);
+}
+
+async function downloadAndPlace(entry: WeightsEntry, part: string, options: FetchOptions): Promise<FetchResult> {
+  const name = entry.name;
   let resumedFrom: number;
   try {
     ({ resumedFrom } = await downloadToFile(entry.url, part, {

@@ -124,6 +124,18 @@ describe('weights cache', () => {
     assert.deepEqual(await readFile(restarted.path), BODY);
   });
 
+  test('one fetch of a name at a time: a live owner\'s lock refuses, a dead owner\'s lock is taken over', async () => {
+    const entries = [h5Entry(server, 'w-lock', '/ok.h5')];
+    const lock = join(home, 'downloads', 'w-lock', '.lock');
+    await mkdir(join(home, 'downloads', 'w-lock'), { recursive: true });
+    await writeFile(lock, String(process.ppid));
+    await rejects(fetchWeights('w-lock', opts(entries)), 'WEIGHTS_UNAVAILABLE', new RegExp(`another process \\(pid ${process.ppid}\\) is fetching w-lock`));
+    await writeFile(lock, '2147483646');
+    const result = await fetchWeights('w-lock', opts(entries));
+    assert.deepEqual(await readFile(result.path), BODY);
+    assert.ok(!(await readdir(join(home, 'downloads'))).includes('w-lock'));
+  });
+
   test('a redirect is followed', async () => {
     const entries = [h5Entry(server, 'w-moved', '/moved.h5')];
     const result = await fetchWeights('w-moved', opts(entries));
