@@ -5,6 +5,7 @@
 //     weights/<name>/<folder>/...    an unpacked OD API tarball (the .tar.gz itself is not kept)
 //     weights/<name>.json            the record: URL, size, MD5, SHA-256, how it was checked, file list
 //     downloads/<name>/<file>.part   a download in progress (resumed by the next fetch)
+//     downloads/<name>/.lock         the pid of the process fetching <name> (one fetch at a time)
 //
 // A name is cached when its record and its path exist. Placement builds weights/.<name>.staging-*,
 // renames it over weights/<name>, then writes the record (temp + rename): an interrupted fetch leaves
