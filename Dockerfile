@@ -4,6 +4,7 @@
 #   gpu                CUDA 12 + cuDNN 9 base, onnxruntime-node's CUDA execution provider (needs nuget.org at build)
 #
 #   docker build -t nasnet-ts:0.1.0 .                  (the tag deploy/deployment.yaml runs)
+#   docker build --build-arg NASNET_WEIGHTS="nasnet-mobile" -t nasnet-ts:0.1.0 .   # bakes in the ImageNet classifier
 #   docker run --rm -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts:0.1.0
 #   docker build --target gpu -t nasnet-ts:0.1.0-gpu .
 #   docker run --rm --gpus all -p 3000:3000 -v "$PWD/models:/models:ro" nasnet-ts:0.1.0-gpu
@@ -48,7 +49,13 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/eval/dist ./eval/dist
 COPY data ./data
 COPY models/default ./models/default
-RUN mkdir -p /models && chown node:node /models
+# Published weights baked into the image (network at build time only): a space-separated list of names
+# from `nasnet weights list`, e.g. --build-arg NASNET_WEIGHTS="nasnet-mobile". Empty: the demo models.
+ARG NASNET_WEIGHTS=""
+ENV NASNET_HOME=/opt/nasnet-ts
+RUN mkdir -p /models "$NASNET_HOME" \
+ && if [ -n "$NASNET_WEIGHTS" ]; then node dist/src/cli/nasnet.js weights fetch $NASNET_WEIGHTS; fi \
+ && chown -R node:node /models "$NASNET_HOME"
 USER node
 EXPOSE 3000
 VOLUME ["/models"]
@@ -86,6 +93,8 @@ COPY --from=runtime /app ./
 # overrides .npmrc's onnxruntime-node-install=skip, which keeps every other install offline-safe.
 RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
+ENV NASNET_HOME=/opt/nasnet-ts
+COPY --from=runtime --chown=node:node /opt/nasnet-ts /opt/nasnet-ts
 RUN mkdir -p /models && chown node:node /models
 USER node
 EXPOSE 3000

@@ -21,6 +21,7 @@ import { NasnetError } from '../../core/errors.js';
 import { MIN_MODEL_IMAGE_SIDE, fitRgb, type ResizeKernel } from '../../core/image_io.js';
 import type { Logger } from '../../core/logger.js';
 import { imagenetClasses } from '../models/labels.js';
+import { resolveWeights } from '../weights/cache.js';
 import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
 import { resolveExecutionProviders } from '../onnx/session.js';
 import { int } from '../onnx/graph.js';
@@ -49,8 +50,14 @@ export interface InferenceEngineOptions {
 export interface LoadClassifierOptions extends InferenceEngineOptions {
   /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
   readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
-  /** A Keras .h5 file or a checkpoint directory (default: the embedded classifier, models/default/classifier). */
+  /**
+   * A Keras .h5 file, a checkpoint directory, or a published name ("nasnet-mobile", "nasnet-large")
+   * resolved in the weights cache (src/weights): the name also picks the backbone preset. Default: the
+   * embedded classifier, models/default/classifier.
+   */
   readonly weights?: string;
+  /** Fetch a published name that is not cached yet (default: only when NASNET_FETCH=1). */
+  readonly fetch?: boolean;
   /** Override the artifact's resize kernel (Keras load_img: 'pil-nearest'). */
   readonly resizeKernel?: ResizeKernel;
 }
@@ -59,6 +66,16 @@ export interface LoadClassifierOptions extends InferenceEngineOptions {
 export type WithWeights<T> = T & { readonly weights: string };
 
 export const DEFAULT_TOP_K = 5;
+
+/** Options with a published weights name replaced by its cached path (and its preset as the default backbone). */
+async function withResolvedWeights<O extends WithWeights<Pick<LoadClassifierOptions, 'backbone' | 'fetch'>> & { readonly name?: string }>(options: O): Promise<O> {
+  const { path, entry } = await resolveWeights(options.weights, options.fetch === undefined ? {} : { fetch: options.fetch });
+  if (entry === undefined) return options;
+  if (entry.format !== 'keras-h5' || !entry.includeTop) {
+    throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: ${entry.name} has no ImageNet classification head; use nasnet-mobile or nasnet-large`);
+  }
+  return { ...options, weights: path, backbone: options.backbone ?? entry.backbone, name: options.name ?? entry.name };
+}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -184,8 +201,8 @@ export interface ClassifierExport {
 }
 
 /** Loads the weights (a Keras .h5 or a checkpoint) and exports the classifier to ONNX; no model stays alive. */
-export async function exportClassifier(options: WithWeights<Pick<LoadClassifierOptions, 'backbone'>>): Promise<ClassifierExport> {
-  const { network, labels, resizeKernel } = await buildWithWeights(options);
+export async function exportClassifier(options: WithWeights<Pick<LoadClassifierOptions, 'backbone' | 'fetch'>>): Promise<ClassifierExport> {
+  const { network, labels, resizeKernel } = await buildWithWeights(await withResolvedWeights(options));
   try {
     return { onnx: classifierOnnx(network.model, network.config), config: network.config, labels: labelTable(labels, network.config), resizeKernel };
   } finally {
@@ -201,7 +218,7 @@ export function topK(probs: Float32Array, k: number): { classId: number; score: 
 
 /** Without `weights`, the embedded default classifier (found from the package, not the caller's cwd). */
 export async function loadClassifier(partial: LoadClassifierOptions = {}): Promise<Classifier> {
-  const options = { ...partial, weights: partial.weights ?? defaultClassifierPath() };
+  const options = await withResolvedWeights({ ...partial, weights: partial.weights ?? defaultClassifierPath() });
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);

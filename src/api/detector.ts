@@ -25,6 +25,7 @@ import type { InferenceEngineOptions } from './classifier.js';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE, defaultDetectorPath } from './defaults.js';
 
 export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE };
+import { DEFAULT_WEIGHTS_REGISTRY } from '../weights/registry.js';
 
 export interface LoadDetectorOptions extends InferenceEngineOptions {
   /** A detector checkpoint directory (default: the embedded detector, models/default/detector). */
@@ -152,6 +153,15 @@ export async function loadDetector(partial: LoadDetectorOptions = {}): Promise<D
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
+  }
+  const published = DEFAULT_WEIGHTS_REGISTRY.get(options.weights);
+  if (published !== undefined) {
+    // The OD API tarballs can be fetched and verified; reading their TF1 checkpoint is not built yet.
+    throw new NasnetError(
+      'ENGINE_UNAVAILABLE',
+      `loadDetector: ${published.name} is a published ${published.format === 'od-api-tarball' ? 'TF Object Detection API checkpoint' : 'classifier'} ` +
+        'that nasnet-ts cannot load as a detector yet (the TF checkpoint importer is not in this release); use a nasnet-ts detector checkpoint',
+    );
   }
   const model = await loadFasterRcnn(options.weights);
   const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };

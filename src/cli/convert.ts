@@ -1,7 +1,7 @@
 // nasnet convert: weights between Keras .h5 files and nasnet-ts checkpoints, both ways.
 const USAGE = `Usage: nasnet convert IN OUT [--config FILE.json | --backbone mobile|large|cifar] [--no-strict]
 
-  IN.h5 -> OUT (a checkpoint directory)
+  IN.h5 -> OUT (a checkpoint directory); IN may be a published name (nasnet-mobile, ...: nasnet weights)
       Reads a Keras weight file (Keras 2 legacy layout: model.save_weights('x.h5') or model.save('x.h5'),
       e.g. the published NASNet-mobile.h5 / NASNet-large.h5 / *-no-top.h5) and writes a classifier
       checkpoint (ImageNet labels, Keras preprocessing) that classify, export, serve --classifier and
@@ -40,6 +40,7 @@ import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../../co
 import { initEngine } from '../../core/engine.js';
 import { EXIT, NasnetError } from '../../core/errors.js';
 import { parseFlags, cliMain, type CliStreams } from './run.js';
+import { resolveWeights } from '../weights/cache.js';
 
 const H5_EXTENSIONS = ['.h5', '.hdf5'];
 type BackboneConfigInput = Partial<NasnetConfig> & { readonly preset?: NasnetPresetName };
@@ -178,7 +179,10 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length !== 2) throw usageError(`expected IN and OUT, received ${positionals.length} argument(s)`);
-  const [input, output] = positionals as [string, string];
+  // IN may be a published name (nasnet-mobile, ...): its cached .h5, whose preset is the default backbone.
+  const resolved = await resolveWeights(positionals[0] as string);
+  const input = resolved.path;
+  const output = positionals[1] as string;
   const strict = values['no-strict'] !== true;
   if (values.config !== undefined && values.backbone !== undefined) throw usageError('give --config or --backbone, not both');
 
@@ -195,7 +199,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     else if (values.backbone !== undefined) {
       if (!(values.backbone in NASNET_PRESETS)) throw usageError(`--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(values.backbone)}`);
       partial = { preset: values.backbone as NasnetPresetName };
-    }
+    } else if (resolved.entry !== undefined) partial = { preset: resolved.entry.backbone };
     await initEngine({ backend: 'cpu' });
     message = await kerasToCheckpoint(input, output, partial, strict);
   } else {

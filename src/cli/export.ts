@@ -9,7 +9,8 @@ Options:
   --out PATH             onnx + classification: the .onnx file; onnx + detection: a directory that gets
                          rpn.onnx and head.onnx; triton: the model repository directory (created; other
                          models in it are left alone)
-  --weights PATH         classifier: Keras .h5 or checkpoint directory; detector: checkpoint directory
+  --weights PATH         classifier: Keras .h5, checkpoint directory or a published name (nasnet-mobile,
+                         nasnet-large: see nasnet weights); detector: checkpoint directory
                          (default: the embedded model of the task)
   --task NAME            classification or detection (default: read from the checkpoint, else classification)
   --backbone NAME        preset for .h5 weights: mobile, large, cifar (default mobile)
@@ -39,6 +40,7 @@ import { EXIT, NasnetError } from '../../core/errors.js';
 import { exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { readOnnxSignature, writeTritonModel, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_US, type TritonModelOptions } from '../onnx/triton.js';
 import { cliMain, isDirectRun, parseFlags, runMain, type CliStreams } from './run.js';
+import { resolveWeights } from '../weights/cache.js';
 
 type Task = 'classification' | 'detection';
 type Format = 'onnx' | 'triton';
@@ -108,9 +110,11 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const format = oneOf<Format>('--format', values.format, ['onnx', 'triton'], 'onnx') as Format;
   if (values.out === undefined) throw usageError('--out is required');
   const out = values.out;
-  const backbone = oneOf('--backbone', values.backbone, Object.keys(NASNET_PRESETS) as NasnetPresetName[], 'mobile') as NasnetPresetName;
   const asked = oneOf<Task>('--task', values.task, ['classification', 'detection'], undefined);
-  const weights = values.weights ?? (asked === 'detection' ? defaultDetectorPath() : defaultClassifierPath());
+  // A published name (nasnet-mobile, ...) is its cached file, and sets the default preset.
+  const resolved = values.weights === undefined ? undefined : await resolveWeights(values.weights);
+  const backbone = oneOf('--backbone', values.backbone, Object.keys(NASNET_PRESETS) as NasnetPresetName[], resolved?.entry?.backbone ?? 'mobile') as NasnetPresetName;
+  const weights = resolved?.path ?? (asked === 'detection' ? defaultDetectorPath() : defaultClassifierPath());
   const task = await taskOf(weights);
   if (asked !== undefined && asked !== task) throw usageError(`--task ${asked} but ${weights} holds a ${task} model`);
   const triton = {

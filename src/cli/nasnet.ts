@@ -17,6 +17,7 @@ const VERBS: Readonly<Record<string, Verb>> = {
   export: { summary: 'export a model to ONNX or a Triton / KServe model repository', load: () => import('./export.js') },
   data: { summary: 'generate synthetic datasets (shapes detection set, classification set)', load: () => import('./data.js') },
   train: { summary: 'train a detector (Faster R-CNN) or a classifier, resumable', load: () => import('./train.js') },
+  weights: { summary: 'published weights by name: list, fetch, path, verify, add (cache at NASNET_HOME)', load: () => import('./weights.js') },
   detect: { summary: 'detect objects in images or a whole COCO-format set (COCO results JSON)', load: () => import('./detect.js') },
 };
 

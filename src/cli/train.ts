@@ -13,6 +13,7 @@ import { readBackboneWeights } from '../../backbones/weights_source.js';
 import { loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { SHAPES_DETECTOR_CONFIG, type FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { DetectionTrainingTask, type DetectionTrainingOptions } from '../../detection/training.js';
+import { resolveWeights } from '../weights/cache.js';
 import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train [--task detection] --data DIR --out CKPT [options]
@@ -36,8 +37,10 @@ Detection options:
   --preset NAME           backbone preset: mobile, large (default: from the config)
   --num-cells N --penultimate-filters N --stem-filters N --image-size N    backbone / input overrides
   --box-head cells|two-fc second stage: the remaining NASNet cells (default) or a 2-FC head
-  --backbone-weights P    Keras ImageNet weights (e.g. NASNet-mobile-no-top.h5) or a checkpoint (nasnet convert's,
-                          a classifier's), loaded by layer name before step 1
+  --backbone-weights W    ImageNet weights loaded by layer name before step 1: a published name
+                          (nasnet-mobile-no-top, nasnet-large-no-top, ...; it also sets --preset), a Keras .h5
+                          (e.g. NASNet-mobile-no-top.h5) or a checkpoint (nasnet convert's, a classifier's)
+  --fetch                 download a published --backbone-weights name not cached yet (or NASNET_FETCH=1)
   --frozen-bn             freeze BatchNorm (statistics and scale/offset)
   --scale-min X           scale jitter range [X, 1] (default 0.75); --flip P flip probability (default 0.5)
   --val-limit N           validation images scored each epoch (default 100)
@@ -58,7 +61,7 @@ const FLAGS = {
   backend: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' }, 'num-cells': { type: 'string' },
   'penultimate-filters': { type: 'string' }, 'stem-filters': { type: 'string' }, 'image-size': { type: 'string' },
   'box-head': { type: 'string' }, 'backbone-weights': { type: 'string' }, 'frozen-bn': { type: 'boolean' },
-  'scale-min': { type: 'string' }, flip: { type: 'string' }, 'val-limit': { type: 'string' }, 'model-seed': { type: 'string' },
+  fetch: { type: 'boolean' }, 'scale-min': { type: 'string' }, flip: { type: 'string' }, 'val-limit': { type: 'string' }, 'model-seed': { type: 'string' },
   'precise-bn': { type: 'string' }, workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -158,9 +161,15 @@ async function detectionModelConfig(values: Values): Promise<Partial<FasterRcnnC
 
 async function trainDetection(values: Values, io: CliStreams, signal: AbortSignal): Promise<number> {
   const shared = sharedOptions(values);
+  // A published name resolves first: an uncached one fails before any data is read.
+  const requested = values['backbone-weights'];
+  const resolved = typeof requested === 'string' ? await resolveWeights(requested, values.fetch === true ? { fetch: true } : {}) : undefined;
+  if (resolved?.entry !== undefined && resolved.entry.format !== 'keras-h5') {
+    throw new NasnetError('INVALID_ARGUMENT', `--backbone-weights ${requested}: only the Keras .h5 names can initialise a backbone`);
+  }
+  const weightsFile = resolved?.path;
   const [train, val] = await Promise.all([loadCocoSplit(shared.data, 'train', { keepEmpty: false }), loadCocoSplit(shared.data, 'val')]);
-  const weightsFile = values['backbone-weights'];
-  const model = await detectionModelConfig(values);
+  const model = await detectionModelConfig(resolved?.entry !== undefined && values.preset === undefined ? { ...values, preset: resolved.entry.backbone } : values);
   const scaleMin = real(values, 'scale-min', 0.75);
   if (scaleMin > 1 || scaleMin <= 0) throw new NasnetError('INVALID_ARGUMENT', `--scale-min must be in (0, 1]; received ${scaleMin}`);
   const task = new DetectionTrainingTask({

@@ -30,15 +30,23 @@ export interface ModelLoadOptions {
 export type ClassifierLoader = (options: ModelLoadOptions) => Promise<Classifier>;
 export type DetectorLoader = (options: ModelLoadOptions) => Promise<Detector>;
 
+/** What a registered kind says about itself beyond its loader (GET /models, the start-up log). */
+export interface ModelKindOptions {
+  readonly isDefault?: boolean;
+  /** For demo models: what they were trained on; their answers mean nothing on real photos. */
+  readonly demoTrainedOn?: string;
+}
+
 interface TaskRegistry<L> {
   readonly loaders: Map<string, L>;
+  readonly demos: Map<string, string>;
   defaultKind: string | undefined;
 }
 
-const classifiers: TaskRegistry<ClassifierLoader> = { loaders: new Map(), defaultKind: undefined };
-const detectors: TaskRegistry<DetectorLoader> = { loaders: new Map(), defaultKind: undefined };
+const classifiers: TaskRegistry<ClassifierLoader> = { loaders: new Map(), demos: new Map(), defaultKind: undefined };
+const detectors: TaskRegistry<DetectorLoader> = { loaders: new Map(), demos: new Map(), defaultKind: undefined };
 
-function register<L>(registry: TaskRegistry<L>, task: ModelTask, kind: string, loader: L, isDefault: boolean): void {
+function register<L>(registry: TaskRegistry<L>, task: ModelTask, kind: string, loader: L, options: ModelKindOptions): void {
   if (kind === DEFAULT_MODEL_KIND || kind === '' || kind.includes(':')) {
     throw new NasnetError('INVALID_ARGUMENT', `register ${task} model: kind must be non-empty, not "default" and without ":"; received ${JSON.stringify(kind)}`);
   }
@@ -46,15 +54,21 @@ function register<L>(registry: TaskRegistry<L>, task: ModelTask, kind: string, l
     throw new NasnetError('INVALID_ARGUMENT', `register ${task} model: kind ${JSON.stringify(kind)} is already registered`);
   }
   registry.loaders.set(kind, loader);
-  if (isDefault) registry.defaultKind = kind;
+  if (options.demoTrainedOn !== undefined) registry.demos.set(kind, options.demoTrainedOn);
+  if (options.isDefault === true) registry.defaultKind = kind;
 }
 
-export function registerClassifier(kind: string, loader: ClassifierLoader, options: { isDefault?: boolean } = {}): void {
-  register(classifiers, 'classification', kind, loader, options.isDefault ?? false);
+export function registerClassifier(kind: string, loader: ClassifierLoader, options: ModelKindOptions = {}): void {
+  register(classifiers, 'classification', kind, loader, options);
 }
 
-export function registerDetector(kind: string, loader: DetectorLoader, options: { isDefault?: boolean } = {}): void {
-  register(detectors, 'detection', kind, loader, options.isDefault ?? false);
+export function registerDetector(kind: string, loader: DetectorLoader, options: ModelKindOptions = {}): void {
+  register(detectors, 'detection', kind, loader, options);
+}
+
+/** What a model kind was trained on when it is a demo model, else undefined ("default" resolved first). */
+export function demoTrainedOn(task: ModelTask, kind: string): string | undefined {
+  return (task === 'classification' ? classifiers : detectors).demos.get(resolveModelKind(task, kind));
 }
 
 /** The registered kinds of a task (for --help, errors and GET /models). */

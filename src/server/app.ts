@@ -15,7 +15,8 @@ import { createMetrics, installMetrics, type ServerMetrics } from './metrics.js'
 import { InferencePool } from './pool/inference_pool.js';
 import { inferenceRoutes } from './routes/inference.js';
 import { statusRoutes } from './routes/status.js';
-import { ERROR_SCHEMA } from './schemas.js';
+import { REAL_WEIGHTS_COMMAND, demoModels } from './published_models.js';
+import { ERROR_SCHEMA, openapiDescription, withUploadBodies } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -98,12 +99,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(swagger, {
       // Name shared schemas by their $id ("Error") instead of def-0, def-1, ...
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+      transformObject: (document) => withUploadBodies('openapiObject' in document ? document.openapiObject : document.swaggerObject),
       openapi: {
         openapi: '3.0.3',
         info: {
           title: 'nasnet-ts',
           version: '0.1.0',
-          description: 'NASNet image classification and Faster R-CNN object detection. Errors are {error: {code, message}}.',
+          description: openapiDescription(demoModels(config), REAL_WEIGHTS_COMMAND),
         },
       },
     });
@@ -116,5 +118,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(statusRoutes, { config, pool, isClosing: () => closing });
   await app.register(inferenceRoutes, { config, pool, metrics });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(DEMO_HTML));
+  // Browsers ask for it whatever the page says: no icon, and no 404 in the log.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
   return app;
 }

@@ -11,7 +11,7 @@ export const ERROR_SCHEMA = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string', example: 'UNSUPPORTED_MEDIA_TYPE' }, message: { type: 'string' } },
+      properties: { code: { type: 'string', description: 'e.g. NOT_AN_IMAGE, UNSUPPORTED_MEDIA_TYPE, QUEUE_FULL' }, message: { type: 'string' } },
     },
   },
 } as const;
@@ -64,8 +64,8 @@ export const CLASSIFY_RESPONSE = {
         type: 'object',
         required: ['classId', 'label', 'score'],
         properties: {
-          classId: { type: 'integer', description: 'index in the 1000-class ImageNet layout (Keras order)' },
-          wnid: { type: 'string', description: 'WordNet id, e.g. n01440764' },
+          classId: { type: 'integer', description: "index in the model's classes: the 1000 ImageNet classes (Keras order) for published weights, 0..9 for the demo model" },
+          wnid: { type: 'string', description: 'WordNet id, e.g. n01440764 (empty for the demo model)' },
           label: { type: 'string' },
           score: { type: 'number' },
         },
@@ -136,12 +136,17 @@ const modelInfo = {
     numClasses: { type: 'integer' },
     engine: { type: 'string', description: 'what runs the network: onnxruntime-node or tfjs-<backend>' },
     executionProviders: { type: 'array', items: { type: 'string' }, description: 'onnxruntime execution providers in priority order (cuda, cpu, ...)' },
+    demo: { type: 'boolean', description: 'true for an embedded demo model (trained on synthetic data, not ImageNet / COCO)' },
+    trainedOn: { type: 'string', description: 'for a demo model: what it was trained on' },
   },
 } as const;
 
 export const MODELS_RESPONSE = {
   type: 'object',
   properties: {
+    demo: { type: 'boolean', description: 'true when either model is a demo model' },
+    realWeights: { type: 'string', description: 'when demo: how to serve published weights instead' },
+    realWeightsCommand: { type: 'string', description: 'when demo: the command that fetches the published classifier' },
     classifier: modelInfo,
     detector: modelInfo,
     tfjsEngine: {
@@ -159,3 +164,74 @@ export const STATUS_RESPONSE = {
   type: 'object',
   properties: { status: { type: 'string' } },
 } as const;
+
+/** The route descriptions that depend on what the model knows: GET /models says which model is loaded. */
+export const CLASSIFY_DESCRIPTION =
+  'Top-k classes of the loaded classifier, with softmax scores: the 1000 ImageNet classes with published weights ' +
+  '(nasnet-mobile, nasnet-large), but only 10 synthetic classes (shapes and textures) with the embedded demo model ' +
+  'that is served when no published weights are cached (GET /models: "demo": true).';
+export const DETECT_DESCRIPTION =
+  'Detections of the loaded detector; bbox is [x, y, width, height] in pixels of the EXIF-oriented original (COCO ' +
+  'results format). The embedded demo detector knows 6 synthetic shapes, not the COCO categories (GET /models).';
+
+/** The OpenAPI document's description: says so when demo models are served. */
+export function openapiDescription(demo: readonly { kind: string; trainedOn: string }[], fetchCommand: string): string {
+  const base = 'NASNet image classification and Faster R-CNN object detection. Errors are {error: {code, message}}.';
+  if (demo.length === 0) return base;
+  return `${base}\n\n**This server runs DEMO models**: ${demo.map((d) => `${d.kind} (trained on ${d.trainedOn})`).join('; ')}. ` +
+    `Their answers on real photos mean nothing. For the published ImageNet classifier run \`${fetchCommand}\` and restart.`;
+}
+
+const IMAGE_BODY_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/tiff', 'image/gif', 'application/octet-stream'] as const;
+
+/** One example error body per status, shown by Swagger UI under each response. */
+export const ERROR_EXAMPLES: Readonly<Record<string, { error: { code: string; message: string } }>> = {
+  400: { error: { code: 'NOT_AN_IMAGE', message: 'the bytes are not a decodable image: Input buffer contains unsupported image format' } },
+  401: { error: { code: 'UNAUTHORIZED', message: 'missing or wrong API key' } },
+  404: { error: { code: 'NOT_FOUND', message: 'Route GET /nothing not found' } },
+  413: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'the request body exceeds 10485760 bytes' } },
+  415: { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'image/svg+xml is not accepted; send jpeg, png, webp, avif, tiff or gif' } },
+  500: { error: { code: 'INTERNAL', message: 'an unexpected internal error' } },
+  503: { error: { code: 'QUEUE_FULL', message: 'the inference queue is full (64 waiting); retry after 1 s' } },
+  504: { error: { code: 'DEADLINE_EXCEEDED', message: 'the request did not finish within 30000 ms' } },
+};
+
+type OpenApiDoc = { paths?: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, { content?: Record<string, { example?: unknown }> }> }>> };
+
+/**
+ * Adds what route schemas cannot say without validating the body: a requestBody for the upload routes
+ * (a multipart file field "image" or a raw image body), so that Swagger UI's "Try it out" can upload,
+ * and an example error per status on every error response. Used as @fastify/swagger's transformObject.
+ */
+export function withUploadBodies<D>(doc: D): D {
+  const paths = (doc as OpenApiDoc).paths ?? {};
+  for (const [path, methods] of Object.entries(paths)) {
+    for (const operation of Object.values(methods)) {
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        const media = response.content?.['application/json'];
+        const example = ERROR_EXAMPLES[status];
+        if (media !== undefined && example !== undefined && media.example === undefined) media.example = example;
+      }
+    }
+    const post = methods.post;
+    if (post === undefined || !['/classify', '/detect', '/v1/vision/detection'].includes(path)) continue;
+    const deepstack = path === '/v1/vision/detection';
+    const multipart = {
+      schema: {
+        type: 'object',
+        required: ['image'],
+        properties: {
+          image: { type: 'string', format: 'binary', description: 'the image file' },
+          ...(deepstack ? { min_confidence: { type: 'string', description: 'minimum score, 0..1 (default 0.45)' } } : {}),
+        },
+      },
+    };
+    const raw = Object.fromEntries(IMAGE_BODY_TYPES.map((type) => [type, { schema: { type: 'string', format: 'binary' } }]));
+    post.requestBody = {
+      required: true,
+      description: deepstack ? 'multipart form with the file field "image"' : 'a multipart form with the file field "image", or the image itself as the body',
+      content: deepstack ? { 'multipart/form-data': multipart } : { 'multipart/form-data': multipart, ...raw },
+    };
+  }
+  return doc;
+}

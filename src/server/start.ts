@@ -15,6 +15,7 @@ import { weightsPath, type ModelSpec } from '../models/registry.js';
 import { buildApp } from './app.js';
 import { listenMetrics } from './metrics.js';
 import type { ServerConfig } from './config.js';
+import { REAL_WEIGHTS_COMMAND, REAL_WEIGHTS_HINT, chooseServedModels, demoModels } from './published_models.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -24,7 +25,9 @@ export interface RunningServer {
   readonly closed: Promise<number>;
 }
 
-export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(configured: ServerConfig, logger: Logger): Promise<RunningServer> {
+  // Cached published weights replace the demo classifier; a published name that is not cached fails here.
+  const config = await chooseServedModels(configured);
   // Unknown model kinds are configuration errors: fail before listening, not in every worker.
   resolveModelKind('classification', config.classifier.kind);
   resolveModelKind('detection', config.detector.kind);
@@ -77,6 +80,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   // chosen, and the inference engine of each model.
   const engine = { ...app.inference.engine, requested: config.engine, inference: Object.fromEntries(app.inference.models.map((m) => [m.task, inferenceEngine(m)])) };
   logger.info({ url, workers: config.workers, engine }, 'listening');
+  const demos = demoModels(config);
+  if (demos.length > 0) {
+    logger.warn(
+      { demo: demos.map((d) => `${d.task}: ${d.kind}, trained on ${d.trainedOn}`), realWeights: REAL_WEIGHTS_HINT },
+      `serving DEMO models (${demos.map((d) => d.kind).join(', ')}), not ImageNet/COCO models; for real weights: ${REAL_WEIGHTS_COMMAND}`,
+    );
+  } else {
+    logger.info({ classifier: config.classifier.kind, detector: config.detector.kind }, 'serving published weights');
+  }
   return { app, url, closed };
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { Classifier, Detector } from '../../src/api/types.js';
 import { initEngine } from '../../core/engine.js';
-import { loadClassifier, loadDetector, resolveModelKind } from '../../src/models/builtin.js';
+import { SHAPES_DETECTOR_TRAINED_ON, SYNTHETIC_CLASSIFIER_TRAINED_ON, loadClassifier, loadDetector, resolveModelKind } from '../../src/models/builtin.js';
 import { DEMO_HTML } from '../../src/server/demo_page.js';
 import { imagePart, jpegCard, multipart, pngCard, readyApp, rotatedJpeg, TEST_ENGINE, type ErrorJson } from './helpers.js';
 
@@ -74,8 +74,11 @@ describe('nasnet service (app.inject)', () => {
     const response = await app.inject({ method: 'GET', url: '/models' });
     assert.equal(response.statusCode, 200);
     const body = response.json() as Record<string, Record<string, unknown>>;
-    assert.deepEqual(body.classifier, { kind: resolveModelKind('classification', 'default'), ...classifier.info });
-    assert.deepEqual(body.detector, { kind: resolveModelKind('detection', 'default'), ...detector.info });
+    // The embedded defaults are demo models, and say so (issue #15).
+    assert.deepEqual(body.classifier, { kind: resolveModelKind('classification', 'default'), ...classifier.info, demo: true, trainedOn: SYNTHETIC_CLASSIFIER_TRAINED_ON });
+    assert.deepEqual(body.detector, { kind: resolveModelKind('detection', 'default'), ...detector.info, demo: true, trainedOn: SHAPES_DETECTOR_TRAINED_ON });
+    assert.equal(body.demo as unknown, true);
+    assert.equal(body.realWeightsCommand as unknown, 'nasnet weights fetch nasnet-mobile');
     assert.equal(body.classifier?.task, 'classification');
     assert.equal(body.detector?.task, 'detection');
     assert.equal(body.workers, 1);

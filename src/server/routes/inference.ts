@@ -13,7 +13,8 @@ import type { ServerMetrics } from '../metrics.js';
 import type { InferencePool } from '../pool/inference_pool.js';
 import type { InferenceOutput, InferenceTask } from '../pool/protocol.js';
 import {
-  CLASSIFY_QUERY, CLASSIFY_RESPONSE, DEEPSTACK_RESPONSE, DETECT_QUERY, DETECT_RESPONSE, INFERENCE_ERROR_RESPONSES,
+  CLASSIFY_DESCRIPTION, CLASSIFY_QUERY, CLASSIFY_RESPONSE, DEEPSTACK_RESPONSE, DETECT_DESCRIPTION, DETECT_QUERY, DETECT_RESPONSE,
+  INFERENCE_ERROR_RESPONSES,
 } from '../schemas.js';
 
 export interface InferenceRoutesOptions {
@@ -103,7 +104,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
   app.post(
     '/classify',
     {
-      schema: routeSchema('Classify an image', 'Top-k ImageNet classes with softmax scores.', CLASSIFY_QUERY, CLASSIFY_RESPONSE),
+      schema: routeSchema('Classify an image', CLASSIFY_DESCRIPTION, CLASSIFY_QUERY, CLASSIFY_RESPONSE),
       schemaErrorFormatter: validationFormatter(CLASSIFY_QUERY),
       preValidation: decimalQuery(CLASSIFY_QUERY),
     },
@@ -125,7 +126,7 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     {
       schema: routeSchema(
         'Detect objects',
-        'COCO detections; bbox is [x, y, width, height] in pixels of the EXIF-oriented original (COCO results format).',
+        DETECT_DESCRIPTION,
         DETECT_QUERY,
         DETECT_RESPONSE,
       ),

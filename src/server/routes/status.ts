@@ -2,7 +2,8 @@
 // shutting down) and what is loaded.
 import type { FastifyInstance } from 'fastify';
 import { NasnetError } from '../../../core/errors.js';
-import { resolveModelKind } from '../../models/builtin.js';
+import { demoTrainedOn, resolveModelKind } from '../../models/builtin.js';
+import { REAL_WEIGHTS_COMMAND, REAL_WEIGHTS_HINT } from '../published_models.js';
 import type { ServerConfig } from '../config.js';
 import type { InferencePool } from '../pool/inference_pool.js';
 import { ERROR_SCHEMA, MODELS_RESPONSE, STATUS_RESPONSE } from '../schemas.js';
@@ -46,17 +47,30 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
     '/models',
     {
       schema: {
-        summary: 'The loaded models (name, backbone, classes, input size, inference engine) and the TensorFlow.js engine with the reason it was chosen',
+        summary: 'The loaded models (name, backbone, classes, input size, inference engine, whether each is a demo model) and the TensorFlow.js engine with the reason it was chosen',
         tags: ['operations'],
         response: { 200: MODELS_RESPONSE, 503: errorRef },
       },
     },
     async () => {
       if (!pool.isReady) throw notReady();
-      const find = (task: 'classification' | 'detection') => pool.models.find((m) => m.task === task);
+      const describe = (task: 'classification' | 'detection', kind: string) => {
+        const trainedOn = demoTrainedOn(task, kind);
+        return {
+          kind: resolveModelKind(task, kind),
+          ...pool.models.find((m) => m.task === task),
+          demo: trainedOn !== undefined,
+          ...(trainedOn === undefined ? {} : { trainedOn }),
+        };
+      };
+      const classifier = describe('classification', config.classifier.kind);
+      const detector = describe('detection', config.detector.kind);
+      const demo = classifier.demo || detector.demo;
       return {
-        classifier: { kind: resolveModelKind('classification', config.classifier.kind), ...find('classification') },
-        detector: { kind: resolveModelKind('detection', config.detector.kind), ...find('detection') },
+        demo,
+        ...(demo ? { realWeights: REAL_WEIGHTS_HINT, realWeightsCommand: REAL_WEIGHTS_COMMAND } : {}),
+        classifier,
+        detector,
         tfjsEngine: pool.engine,
         workers: config.workers,
         tasksPerWorker: config.tasksPerWorker,
