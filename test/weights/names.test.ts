@@ -173,7 +173,9 @@ test('nasnet convert nasnet-mobile-no-top OUT: the cached .h5 with its preset, n
   const out = join(home, 'converted');
   const result = await runCli(convertMain, 'nasnet-mobile-no-top', out);
   assert.equal(result.code, 0, result.stderr);
-  const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { config: { numCells: number; penultimateFilters: number } };
-  assert.deepEqual([manifest.config.numCells, manifest.config.penultimateFilters], [4, 1056]);
+  // convert writes the classifier artifact (backbones/classifier_artifact.ts): the backbone config inside.
+  const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { config: { backbone: { numCells: number; penultimateFilters: number; includeTop: boolean } } };
+  const { backbone } = manifest.config;
+  assert.deepEqual([backbone.numCells, backbone.penultimateFilters, backbone.includeTop], [4, 1056, false]);
   assert.equal((await runCli(convertMain, 'nasnet-large-no-top', join(home, 'x'))).code, 6);
 });
