@@ -195,6 +195,14 @@ export async function probeImage(bytes: Uint8Array, options: Omit<DecodeOptions,
   return probe(fn, toBuffer(fn, bytes), limitsOf(fn, options));
 }
 
+function tooBigToHold(fn: string, what: string, width: number, height: number, bytes: number, maxDecodeBytes: number): NasnetError {
+  return new NasnetError(
+    'IMAGE_TOO_LARGE',
+    `${fn}: ${what} is decoded whole: ${width}x${height} needs ${bytes} bytes; the limit is ${maxDecodeBytes}`,
+    { width, height, maxDecodeBytes },
+  );
+}
+
 /** Bytes a pixel costs when libvips decodes the whole image at once; undefined when it streams or shrinks on load. */
 function wholeDecodeBytesPerPixel(format: ImageFormat, info: Metadata): number | undefined {
   const sampleBytes = info.depth === 'ushort' ? 2 : 1;
@@ -244,11 +252,7 @@ async function probe(fn: string, input: Buffer, limits: Limits): Promise<ImagePr
   const perPixel = wholeDecodeBytesPerPixel(sniffedFormat, info);
   if (perPixel !== undefined && width * height * perPixel > limits.maxDecodeBytes) {
     const kind = sniffedFormat === 'png' ? 'an interlaced png' : `a ${sniffedFormat}`;
-    throw new NasnetError(
-      'IMAGE_TOO_LARGE',
-      `${fn}: ${kind} is decoded whole: ${width}x${height} needs ${width * height * perPixel} bytes; the limit is ${limits.maxDecodeBytes}`,
-      { width, height, maxDecodeBytes: limits.maxDecodeBytes },
-    );
+    throw tooBigToHold(fn, kind, width, height, width * height * perPixel, limits.maxDecodeBytes);
   }
   if (width < minSide || height < minSide) {
     throw new NasnetError('IMAGE_TOO_SMALL', `${fn}: image is ${width}x${height}; both sides must be at least ${minSide} pixels`, { width, height, minSide });
@@ -310,6 +314,10 @@ export async function fitRgb(bytes: Uint8Array, options: FitOptions): Promise<De
   const meta = metaForPlan(header.width, header.height, plan);
   const pipeline = openImage(input, limits.maxPixels);
   if (kernel === 'pil-nearest') {
+    // PIL NEAREST needs the full RGB original (libvips' nearest samples other rows, so it cannot shrink
+    // first without changing the answer): the same budget as the formats libvips decodes whole.
+    const bytes = header.width * header.height * 3;
+    if (bytes > limits.maxDecodeBytes) throw tooBigToHold(fn, 'with kernel pil-nearest, the image', header.width, header.height, bytes, limits.maxDecodeBytes);
     const original = await toRaw(fn, header, limits.maxPixels, pipeline, alphaBackground);
     return { image: resizePilNearest(original, plan, padColor), meta };
   }

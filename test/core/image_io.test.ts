@@ -313,6 +313,13 @@ describe('untrusted bytes: the format is decided before any decoder', () => {
     assert.equal((await decodeRgb(plain, { maxDecodeBytes: 1 })).image.width, 100, 'a plain PNG streams: no budget applies');
     assert.equal((await decodeRgb(gif, { maxDecodeBytes: 40_000 })).image.width, 100, 'GIF frames are RGBA: 4 bytes a pixel');
     await rejectsWith(fitRgb(gif, { width: 8, height: 8, maxDecodeBytes: 39_999 }), 'IMAGE_TOO_LARGE', /a gif is decoded whole: 100x100 needs 40000 bytes/);
+    // PIL NEAREST gathers from the full RGB original: 3 bytes a pixel, whatever the format.
+    assert.equal((await fitRgb(plain, { width: 8, height: 8, kernel: 'pil-nearest', maxDecodeBytes: 30_000 })).image.width, 8);
+    await rejectsWith(
+      fitRgb(plain, { width: 8, height: 8, kernel: 'pil-nearest', maxDecodeBytes: 29_999 }), 'IMAGE_TOO_LARGE',
+      /^fitRgb: with kernel pil-nearest, the image is decoded whole: 100x100 needs 30000 bytes; the limit is 29999$/,
+    );
+    assert.equal((await fitRgb(plain, { width: 8, height: 8, kernel: 'linear', maxDecodeBytes: 1 })).image.width, 8, 'libvips kernels stream');
   });
 
   test('minSide refuses smaller images with IMAGE_TOO_SMALL (inclusive bound)', async () => {
