@@ -32,6 +32,12 @@ export const MAX_INPUT_SIDE = 8192;
  */
 export const DEFAULT_MAX_PAGES = 256;
 /**
+ * Default budget for images libvips must hold whole in memory (GIF frames, AVIF, interlaced PNG: no
+ * shrink-on-load and no streaming, measured: a 36 MP GIF cost 173 MB of RSS, an interlaced PNG 103 MB,
+ * the same PNG not interlaced 22 MB). 64 MiB keeps one request under the service's 100 MB goal.
+ */
+export const DEFAULT_MAX_DECODE_BYTES = 64 * 2 ** 20;
+/**
  * Smallest side the models accept (the classifier/detector APIs pass it as minSide): below 8 px an image
  * is upscaled more than 28x to the network input and carries no information (a 1x1 was "classified").
  */
@@ -58,6 +64,8 @@ export interface DecodeOptions {
   readonly maxPages?: number;
   /** Reject images whose width or height is smaller (IMAGE_TOO_SMALL). Default 1. */
   readonly minSide?: number;
+  /** Reject whole-image decodes (GIF, AVIF, interlaced PNG) needing more bytes (IMAGE_TOO_LARGE). Default DEFAULT_MAX_DECODE_BYTES. */
+  readonly maxDecodeBytes?: number;
   /** Composite transparent pixels onto this colour. Default: drop alpha (PIL `convert('RGB')`, as Keras does). */
   readonly alphaBackground?: Rgb;
 }
@@ -161,6 +169,7 @@ interface Limits {
   readonly maxPixels: number;
   readonly maxPages: number;
   readonly minSide: number;
+  readonly maxDecodeBytes: number;
 }
 
 function limitsOf(fn: string, options: DecodeOptions): Limits {
@@ -168,6 +177,7 @@ function limitsOf(fn: string, options: DecodeOptions): Limits {
     maxPixels: checkPositiveInt(fn, 'maxPixels', options.maxPixels ?? DEFAULT_MAX_PIXELS),
     maxPages: checkPositiveInt(fn, 'maxPages', options.maxPages ?? DEFAULT_MAX_PAGES),
     minSide: checkPositiveInt(fn, 'minSide', options.minSide ?? 1, MAX_INPUT_SIDE),
+    maxDecodeBytes: checkPositiveInt(fn, 'maxDecodeBytes', options.maxDecodeBytes ?? DEFAULT_MAX_DECODE_BYTES),
   };
 }
 
@@ -185,6 +195,23 @@ export async function probeImage(bytes: Uint8Array, options: Omit<DecodeOptions,
   return probe(fn, toBuffer(fn, bytes), limitsOf(fn, options));
 }
 
+function tooBigToHold(fn: string, what: string, width: number, height: number, bytes: number, maxDecodeBytes: number): NasnetError {
+  return new NasnetError(
+    'IMAGE_TOO_LARGE',
+    `${fn}: ${what} is decoded whole: ${width}x${height} needs ${bytes} bytes; the limit is ${maxDecodeBytes}`,
+    { width, height, maxDecodeBytes },
+  );
+}
+
+/** Bytes a pixel costs when libvips decodes the whole image at once; undefined when it streams or shrinks on load. */
+function wholeDecodeBytesPerPixel(format: ImageFormat, info: Metadata): number | undefined {
+  const sampleBytes = info.depth === 'ushort' ? 2 : 1;
+  if (format === 'gif') return 4; // the frame is composed as RGBA
+  if (format === 'avif') return info.channels * sampleBytes;
+  if (format === 'png' && info.isProgressive) return info.channels * sampleBytes; // Adam7 interlacing
+  return undefined;
+}
+
 function tooManyPages(fn: string, pages: number | string, maxPages: number): NasnetError {
   return new NasnetError('IMAGE_TOO_LARGE', `${fn}: the file has ${pages} pages or frames; the limit is ${maxPages}`, { maxPages });
 }
@@ -192,6 +219,7 @@ function tooManyPages(fn: string, pages: number | string, maxPages: number): Nas
 /** probeImage for a caller `fn` (named in its error messages). */
 async function probe(fn: string, input: Buffer, limits: Limits): Promise<ImageProbe> {
   const { maxPixels, maxPages, minSide } = limits;
+  // Order: format, pages, pixels, whole-decode bytes, minimum side; all from the header.
   const sniffed = sniffImage(input);
   if (!sniffed.accepted) throw sniffed.known ? unsupported(fn, sniffed.name) : notAnImage(fn);
   const sniffedFormat = sniffed.format;
@@ -220,6 +248,11 @@ async function probe(fn: string, input: Buffer, limits: Limits): Promise<ImagePr
       `${fn}: image is ${width}x${height} = ${width * height} pixels; the limit is ${maxPixels}`,
       { width, height, maxPixels },
     );
+  }
+  const perPixel = wholeDecodeBytesPerPixel(sniffedFormat, info);
+  if (perPixel !== undefined && width * height * perPixel > limits.maxDecodeBytes) {
+    const kind = sniffedFormat === 'png' ? 'an interlaced png' : `a ${sniffedFormat}`;
+    throw tooBigToHold(fn, kind, width, height, width * height * perPixel, limits.maxDecodeBytes);
   }
   if (width < minSide || height < minSide) {
     throw new NasnetError('IMAGE_TOO_SMALL', `${fn}: image is ${width}x${height}; both sides must be at least ${minSide} pixels`, { width, height, minSide });
@@ -281,6 +314,10 @@ export async function fitRgb(bytes: Uint8Array, options: FitOptions): Promise<De
   const meta = metaForPlan(header.width, header.height, plan);
   const pipeline = openImage(input, limits.maxPixels);
   if (kernel === 'pil-nearest') {
+    // PIL NEAREST needs the full RGB original (libvips' nearest samples other rows, so it cannot shrink
+    // first without changing the answer): the same budget as the formats libvips decodes whole.
+    const bytes = header.width * header.height * 3;
+    if (bytes > limits.maxDecodeBytes) throw tooBigToHold(fn, 'with kernel pil-nearest, the image', header.width, header.height, bytes, limits.maxDecodeBytes);
     const original = await toRaw(fn, header, limits.maxPixels, pipeline, alphaBackground);
     return { image: resizePilNearest(original, plan, padColor), meta };
   }

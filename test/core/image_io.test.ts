@@ -300,6 +300,28 @@ describe('untrusted bytes: the format is decided before any decoder', () => {
     assert.equal(countTiffPages(tiff, 1000), 'corrupt');
   });
 
+  test('whole-image decodes (interlaced PNG, GIF) are capped by maxDecodeBytes (inclusive); streamed ones are not', async () => {
+    const card = raw(paint(100, 100, (x, y) => [x, y, 7]));
+    const interlaced = await card.clone().png({ progressive: true }).toBuffer();
+    const plain = await card.clone().png().toBuffer();
+    const gif = await card.clone().gif().toBuffer();
+    assert.equal((await decodeRgb(interlaced, { maxDecodeBytes: 30_000 })).image.width, 100, '100*100*3 bytes fit exactly');
+    await rejectsWith(
+      decodeRgb(interlaced, { maxDecodeBytes: 29_999 }), 'IMAGE_TOO_LARGE',
+      /^decodeRgb: an interlaced png is decoded whole: 100x100 needs 30000 bytes; the limit is 29999$/,
+    );
+    assert.equal((await decodeRgb(plain, { maxDecodeBytes: 1 })).image.width, 100, 'a plain PNG streams: no budget applies');
+    assert.equal((await decodeRgb(gif, { maxDecodeBytes: 40_000 })).image.width, 100, 'GIF frames are RGBA: 4 bytes a pixel');
+    await rejectsWith(fitRgb(gif, { width: 8, height: 8, maxDecodeBytes: 39_999 }), 'IMAGE_TOO_LARGE', /a gif is decoded whole: 100x100 needs 40000 bytes/);
+    // PIL NEAREST gathers from the full RGB original: 3 bytes a pixel, whatever the format.
+    assert.equal((await fitRgb(plain, { width: 8, height: 8, kernel: 'pil-nearest', maxDecodeBytes: 30_000 })).image.width, 8);
+    await rejectsWith(
+      fitRgb(plain, { width: 8, height: 8, kernel: 'pil-nearest', maxDecodeBytes: 29_999 }), 'IMAGE_TOO_LARGE',
+      /^fitRgb: with kernel pil-nearest, the image is decoded whole: 100x100 needs 30000 bytes; the limit is 29999$/,
+    );
+    assert.equal((await fitRgb(plain, { width: 8, height: 8, kernel: 'linear', maxDecodeBytes: 1 })).image.width, 8, 'libvips kernels stream');
+  });
+
   test('minSide refuses smaller images with IMAGE_TOO_SMALL (inclusive bound)', async () => {
     const tiny = await raw(paint(1, 1, () => RED)).png().toBuffer();
     await rejectsWith(decodeRgb(tiny, { minSide: 8 }), 'IMAGE_TOO_SMALL', /image is 1x1; both sides must be at least 8 pixels/);

@@ -5,7 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { DEFAULT_MAX_PAGES } from '../../core/image_io.js';
+import { DEFAULT_SERVER_CONFIG } from '../../src/server/config.js';
 import { manyPageTiff, polyglots, svgzOfGroups, svgzOfSpaces, xmlVariants } from '../helpers/hostile_images.js';
 import { jpegCard, multipart, imagePart, pngCard, readyApp, type ErrorJson } from './helpers.js';
 
@@ -101,4 +103,30 @@ test('8 gzip-compressed SVGs in parallel next to a normal request: all refused, 
   assert.equal(normal!.statusCode, 200, normal!.body);
   assert.deepEqual(refused.map((r) => r.statusCode), Array(8).fill(415));
   assert.ok(growth < RSS_GROWTH_BOUND, `RSS grew by ${(growth / 2 ** 20).toFixed(0)} MB`);
+});
+
+test('with the default limits (40 MP) and the default classifier: whole-image decodes above 64 MiB are refused from the header, the rest served, each under 100 MB', async () => {
+  const defaults = await readyApp({
+    maxPixels: DEFAULT_SERVER_CONFIG.maxPixels, maxBodyBytes: DEFAULT_SERVER_CONFIG.maxBodyBytes, classifier: { kind: 'default' },
+  });
+  try {
+    const side = 6000;
+    const flat = (width = side, height = side) => sharp({ create: { width, height, channels: 3, background: { r: 10, g: 200, b: 30 } } });
+    const cases = [
+      { name: '36 MP gif', url: '/detect', bytes: await flat().gif().toBuffer(), status: 413 },
+      { name: '36 MP interlaced png', url: '/detect', bytes: await flat().png({ progressive: true }).toBuffer(), status: 413 },
+      { name: '36 MP plain png', url: '/detect', bytes: await flat().png().toBuffer(), status: 200 },
+      { name: '36 MP plain png', url: '/classify', bytes: await flat().png().toBuffer(), status: 200 },
+      { name: '12 MP interlaced png', url: '/classify', bytes: await flat(4000, 3000).png({ progressive: true }).toBuffer(), status: 200 },
+    ];
+    for (const c of cases) {
+      const { result, growth } = await peakRssGrowth(() =>
+        defaults.inject({ method: 'POST', url: c.url, headers: { 'content-type': 'image/png' }, payload: c.bytes }));
+      assert.equal(result.statusCode, c.status, `${c.name}: ${result.body}`);
+      assert.ok(growth < RSS_GROWTH_BOUND, `${c.name}: RSS grew by ${(growth / 2 ** 20).toFixed(0)} MB`);
+      process.stdout.write(`# defaults, ${c.name} ${c.url}: ${result.statusCode}, peak RSS growth ${(growth / 2 ** 20).toFixed(1)} MiB\n`);
+    }
+  } finally {
+    await defaults.close();
+  }
 });
