@@ -19,7 +19,7 @@ const USAGE = `Usage: nasnet classify IMAGE... [options]
 
 Options:
   --weights PATH     Keras .h5 weights or a classifier checkpoint directory (default: the embedded model)
-  --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default mobile)
+  --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default: the one the file fits)
   --top-k K          predictions per image (default 5)
   --engine NAME      onnx (onnxruntime-node, default) or tfjs
   --backend NAME     TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
@@ -52,8 +52,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length === 0) throw new NasnetError('INVALID_ARGUMENT', `classify needs at least one IMAGE\n\n${USAGE}`);
-  const backbone = values.backbone ?? 'mobile';
-  if (!(backbone in NASNET_PRESETS)) {
+  const backbone = values.backbone; // undefined: the preset the .h5's weights fit
+  if (backbone !== undefined && !(backbone in NASNET_PRESETS)) {
     throw new NasnetError('INVALID_ARGUMENT', `--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(backbone)}`);
   }
   const engine = (values.engine ?? 'onnx') as InferenceEngine;
@@ -64,7 +64,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   await initEngine({ backend: parseEngineRequest(values.backend, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });
   const classifier = await loadClassifier({
     weights: values.weights ?? defaultClassifierPath(),
-    backbone: backbone as NasnetPresetName,
+    backbone: backbone as NasnetPresetName | undefined,
     engine,
     threads,
   });

@@ -12,7 +12,7 @@ Options:
   --weights PATH         classifier: Keras .h5 or checkpoint directory; detector: checkpoint directory
                          (default: the embedded model of the task)
   --task NAME            classification or detection (default: read from the checkpoint, else classification)
-  --backbone NAME        preset for .h5 weights: mobile, large, cifar (default mobile)
+  --backbone NAME        preset for .h5 weights: mobile, large, cifar (default: the one the file's weights fit)
   --name NAME            triton model name (default nasnet_classifier; detection: NAME_rpn and NAME_head,
                          default nasnet_detector)
   --max-batch-size N     triton max_batch_size (default 8)
@@ -108,7 +108,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const format = oneOf<Format>('--format', values.format, ['onnx', 'triton'], 'onnx') as Format;
   if (values.out === undefined) throw usageError('--out is required');
   const out = values.out;
-  const backbone = oneOf('--backbone', values.backbone, Object.keys(NASNET_PRESETS) as NasnetPresetName[], 'mobile') as NasnetPresetName;
+  const backbone = oneOf('--backbone', values.backbone, Object.keys(NASNET_PRESETS) as NasnetPresetName[], undefined); // undefined: inferred
   const asked = oneOf<Task>('--task', values.task, ['classification', 'detection'], undefined);
   const weights = values.weights ?? (asked === 'detection' ? defaultDetectorPath() : defaultClassifierPath());
   const task = await taskOf(weights);
