@@ -26,6 +26,11 @@ export interface ClassifierArtifactConfig {
  */
 export const TRAINING_STATE_PREFIX = 'training/';
 
+/** The labels of a Keras classifier's head: ImageNet's for 1000 classes, else numbered ones. */
+export function kerasLabels(classes: number): readonly ClassLabel[] | 'imagenet' {
+  return classes === 1000 ? 'imagenet' : Array.from({ length: classes }, (_, i) => ({ wnid: '', label: `class_${i}` }));
+}
+
 /** Serialises a classifier's config for a checkpoint. */
 export function classifierArtifactConfig(config: NasnetConfig, labels: readonly ClassLabel[] | 'imagenet', resizeKernel: ResizeKernel): ClassifierArtifactConfig {
   return { format: 'nasnet-ts/classifier@1', backbone: { ...config, genotype: JSON.parse(genotypeToJson(config.genotype)) as unknown }, labels, resizeKernel };

@@ -11,8 +11,9 @@ import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildNasnet, loadKerasWeightsIntoModel, modelWeightSpecs, type NasnetConfig, type NasnetPresetName } from '../../backbones/index.js';
-import { TRAINING_STATE_PREFIX, parseArtifactConfig, type ClassLabel } from '../../backbones/classifier_artifact.js';
+import { TRAINING_STATE_PREFIX, kerasLabels, parseArtifactConfig, type ClassLabel } from '../../backbones/classifier_artifact.js';
 import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
+import { inferKerasModel } from '../../backbones/keras_convert.js';
 import { genotypeToJson } from '../../cells/index.js';
 import { loadCheckpoint, readCheckpointManifest } from '../../core/checkpoint.js';
 import { mismatchError } from '../../core/checkpoint_manifest.js';
@@ -48,7 +49,7 @@ export interface InferenceEngineOptions {
 }
 
 export interface LoadClassifierOptions extends InferenceEngineOptions {
-  /** Preset or config for Keras .h5 weights (default 'mobile'); checkpoints carry their own. */
+  /** Preset or config for Keras .h5 weights (default: the preset the file's weights fit); checkpoints carry their own. */
   readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
   /**
    * A Keras .h5 file, a checkpoint directory, or a published name ("nasnet-mobile", "nasnet-large")
@@ -107,10 +108,13 @@ async function buildWithWeights(options: WithWeights<LoadClassifierOptions>) {
     }
     return { network, labels: artifact.labels, resizeKernel: artifact.resizeKernel };
   }
-  const backbone = typeof options.backbone === 'string' ? { preset: options.backbone } : (options.backbone ?? {});
+  const file = await readKerasWeightsFile(options.weights);
+  const inferred = options.backbone === undefined ? inferKerasModel(file, options.weights) : undefined;
+  const given = options.backbone ?? { preset: inferred!.preset, ...(inferred!.classes !== undefined ? { classes: inferred!.classes } : {}) };
+  const backbone = typeof given === 'string' ? { preset: given } : given;
   const network = buildNasnet({ ...backbone, includeTop: true, auxHead: false });
-  loadKerasWeightsIntoModel(network.model, await readKerasWeightsFile(options.weights));
-  return { network, labels: 'imagenet' as const, resizeKernel: 'pil-nearest' as const };
+  loadKerasWeightsIntoModel(network.model, file);
+  return { network, labels: kerasLabels(network.config.classes), resizeKernel: 'pil-nearest' as const };
 }
 
 /** The classifier graph's input and output names (the ONNX export, the Triton config). */

@@ -31,8 +31,8 @@ Options:
   --dataset DIR      measure top-1 / top-5 accuracy on a labelled folder DIR/<class>/<image>, where
                      <class> is a WordNet id (n01440764, the ImageNet val layout) or a label
   --limit N          with --dataset: the first N images (in sorted order) only
-  --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default mobile; a
-                     published name sets its own)
+  --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default: the one the
+                     file's weights fit; a published name sets its own)
   --top-k K          predictions per image (default 5)
   --engine NAME      onnx (onnxruntime-node, default) or tfjs
   --backend NAME     TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
@@ -71,7 +71,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   if (values.dataset !== undefined && positionals.length > 0) throw new NasnetError('INVALID_ARGUMENT', 'classify takes IMAGE arguments or --dataset DIR, not both');
   if (values.dataset === undefined && positionals.length === 0) throw new NasnetError('INVALID_ARGUMENT', `classify needs at least one IMAGE (or --dataset DIR)\n\n${USAGE}`);
   if (values.limit !== undefined && values.dataset === undefined) throw new NasnetError('INVALID_ARGUMENT', '--limit needs --dataset');
-  const backbone = values.backbone;
+  const backbone = values.backbone; // undefined: the preset the .h5's weights fit
   if (backbone !== undefined && !(backbone in NASNET_PRESETS)) {
     throw new NasnetError('INVALID_ARGUMENT', `--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(backbone)}`);
   }

@@ -30,7 +30,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveNasnetConfig, type NasnetConfig, type NasnetPresetName, NASNET_PRESETS } from '../../backbones/config.js';
-import { classifierArtifactConfig, parseArtifactConfig, type ClassLabel } from '../../backbones/classifier_artifact.js';
+import { classifierArtifactConfig, kerasLabels, parseArtifactConfig } from '../../backbones/classifier_artifact.js';
 import { DEFAULT_KERAS_ATTRS, inferKerasModel, kerasFileToNamedWeights, matchNamedWeights, namedWeightsToKerasFile, type NamedWeight, type WeightSpec } from '../../backbones/keras_convert.js';
 import { readKerasWeightsFile, writeKerasWeightsFile, type KerasWeightFile } from '../../backbones/keras_h5.js';
 import { kerasLayerOrder } from '../../backbones/keras_order.js';
@@ -92,11 +92,6 @@ function describeDropped(kept: number, total: number, missing: number): string {
   return `kept ${kept} of ${total} tensors (${total - kept} not used by the model, ${missing} missing: --no-strict)`;
 }
 
-/** The labels a converted classifier gets: Keras' ImageNet classes, or numbered ones for another head. */
-function labelsFor(config: NasnetConfig): ClassLabel[] | 'imagenet' {
-  return config.classes === 1000 ? 'imagenet' : Array.from({ length: config.classes }, (_, i) => ({ wnid: '', label: `class_${i}` }));
-}
-
 async function kerasToCheckpoint(input: string, output: string, given: BackboneConfigInput | undefined, strict: boolean): Promise<string> {
   const file = await readKerasWeightsFile(input);
   const hasTop = file.layers.some((layer) => layer.name === 'predictions');
@@ -110,7 +105,7 @@ async function kerasToCheckpoint(input: string, output: string, given: BackboneC
   const tensors = weights.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, 'float32') }));
   try {
     // Keras' load_img resizes with PIL NEAREST: the preprocessing the published weights were scored with.
-    const artifact = classifierArtifactConfig(config, labelsFor(config), 'pil-nearest');
+    const artifact = classifierArtifactConfig(config, kerasLabels(config.classes), 'pil-nearest');
     await saveCheckpoint(output, { config: artifact, weights: tensors, extra: { keras: provenance } });
   } finally {
     tensors.forEach(({ tensor }) => tensor.dispose());

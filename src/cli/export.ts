@@ -13,7 +13,7 @@ Options:
                          nasnet-large: see nasnet weights); detector: checkpoint directory
                          (default: the embedded model of the task)
   --task NAME            classification or detection (default: read from the checkpoint, else classification)
-  --backbone NAME        preset for .h5 weights: mobile, large, cifar (default mobile)
+  --backbone NAME        preset for .h5 weights: mobile, large, cifar (default: the one the file's weights fit)
   --name NAME            triton model name (default nasnet_classifier; detection: NAME_rpn and NAME_head,
                          default nasnet_detector)
   --max-batch-size N     triton max_batch_size (default 8)
@@ -113,7 +113,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const asked = oneOf<Task>('--task', values.task, ['classification', 'detection'], undefined);
   // A published name (nasnet-mobile, ...) is its cached file, and sets the default preset.
   const resolved = values.weights === undefined ? undefined : await resolveWeights(values.weights);
-  const backbone = oneOf('--backbone', values.backbone, Object.keys(NASNET_PRESETS) as NasnetPresetName[], resolved?.entry?.backbone ?? 'mobile') as NasnetPresetName;
+  const backbone = oneOf('--backbone', values.backbone, Object.keys(NASNET_PRESETS) as NasnetPresetName[], resolved?.entry?.backbone); // undefined: inferred from the file
   const weights = resolved?.path ?? (asked === 'detection' ? defaultDetectorPath() : defaultClassifierPath());
   const task = await taskOf(weights);
   if (asked !== undefined && asked !== task) throw usageError(`--task ${asked} but ${weights} holds a ${task} model`);

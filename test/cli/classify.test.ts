@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readKerasWeightsFile, writeKerasWeights } from '../../backbones/keras_h5.js';
+import { readKerasWeightsFile, writeKerasWeights, writeKerasWeightsFile } from '../../backbones/keras_h5.js';
+import { buildNasnet } from '../../backbones/nasnet.js';
+import { resolveNasnetConfig } from '../../backbones/config.js';
+import { modelWeightsForKeras } from '../../backbones/keras_weights.js';
+import { initEngine } from '../../core/engine.js';
 import { main } from '../../src/cli/classify.js';
 import { EXIT } from '../../core/errors.js';
 import { packageRoot } from '../../core/paths.js';
@@ -74,4 +78,17 @@ test('a 1x1 image is refused with IMAGE_TOO_SMALL and exit 4, not classified', a
   const entries = JSON.parse(result.stdout) as { error?: { code: string; message: string } }[];
   assert.equal(entries[0]!.error!.code, 'IMAGE_TOO_SMALL');
   assert.match(entries[0]!.error!.message, /image is 1x1; both sides must be at least 8 pixels/);
+});
+
+test('without --backbone the preset of a Keras .h5 is inferred from its weights (a CIFAR file here)', async () => {
+  await initEngine({ backend: 'wasm' });
+  const { model } = buildNasnet(resolveNasnetConfig({ preset: 'cifar', auxHead: false }));
+  const h5 = join(dir, 'cifar.h5');
+  await writeKerasWeightsFile(await modelWeightsForKeras(model), h5);
+  model.dispose();
+  const result = await runCli(main, join(dir, 'photo.jpg'), '--weights', h5, '--engine', 'tfjs', '--top-k', '3');
+  assert.equal(result.code, EXIT.OK, result.stderr);
+  const [entry] = JSON.parse(result.stdout) as { predictions: { classId: number }[] }[];
+  assert.equal(entry!.predictions.length, 3);
+  assert.ok(entry!.predictions.every((p) => p.classId >= 0 && p.classId < 10));
 });
