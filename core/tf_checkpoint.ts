@@ -181,7 +181,7 @@ export class TfCheckpoint {
 }
 
 function decodeValues(bytes: Uint8Array, entry: TfTensorEntry): Float32Array | Int32Array | BigInt64Array {
-  const copy = bytes.slice(); // aligned, owned
+  const copy = new Uint8Array(bytes); // an aligned copy (Buffer#slice would share the shard's memory)
   const count = entry.size / (entry.dtype === 'float64' || entry.dtype === 'int64' ? 8 : 4);
   switch (entry.dtype) {
     case 'float32':

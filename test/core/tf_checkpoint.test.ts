@@ -54,6 +54,11 @@ describe('TfCheckpoint on the replica', () => {
     const conv = await ckpt.read('Conv/weights');
     assert.equal(conv.dtype, 'float32');
     assert.ok(conv.values.every(Number.isFinite));
+    // Each tensor's own bytes (a view at the wrong offset would read the shard's first tensor again).
+    const bn = 'FirstStageFeatureExtractor/conv0_bn';
+    const [gamma, beta] = [await ckpt.read(`${bn}/gamma`), await ckpt.read(`${bn}/beta`)];
+    assert.notDeepEqual(Array.from(gamma.values as Float32Array), Array.from(beta.values as Float32Array));
+    assert.equal((await ckpt.read('Conv/biases')).values.length, 16);
   });
 
   test('the prefix is found from a directory (the `checkpoint` file) and from the .index path', async () => {
