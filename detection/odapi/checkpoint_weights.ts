@@ -25,8 +25,8 @@ export class CheckpointWeights {
     const ckpt = await TfCheckpoint.open(prefix);
     const weights = new Map<string, HostWeight>();
     for (const entry of ckpt.entries.values()) {
+      const tensor = await ckpt.read(entry.name); // every tensor's crc is checked, global_step too
       if (NOT_WEIGHTS.has(entry.name)) continue;
-      const tensor = await ckpt.read(entry.name);
       if (!(tensor.values instanceof Float32Array)) {
         throw new NasnetError('WEIGHTS_MISMATCH', `${prefix}.index: variable ${entry.name} is ${tensor.dtype}; expected a float variable`, { tensor: entry.name });
       }

@@ -20,6 +20,7 @@ import { OnnxSession } from '../onnx/index.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
+import { isOdapiDirectory, loadOdapiDetector } from './odapi_detector.js';
 import type { InferenceEngineOptions } from './classifier.js';
 
 export interface LoadDetectorOptions extends InferenceEngineOptions {
@@ -144,11 +145,16 @@ function checkDetectOptions(options: DetectOptions): { minScore: number; maxDete
   return { minScore, maxDetections };
 }
 
+/**
+ * Loads a detector directory: one of our checkpoints, or a TF Object Detection API export (a directory with
+ * `pipeline.config` and `model.ckpt.*`, src/api/odapi_detector.ts) answering with COCO ids and names.
+ */
 export async function loadDetector(options: LoadDetectorOptions): Promise<Detector> {
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
   }
+  if (await isOdapiDirectory(options.weights)) return loadOdapiDetector({ ...options, engine }, checkDetectOptions);
   const model = await loadFasterRcnn(options.weights);
   const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };
   let onnx: Awaited<ReturnType<typeof onnxRunner>> | undefined;

@@ -13,6 +13,17 @@ export interface ModelSpec {
 
 export const DEFAULT_MODEL_KIND = 'default';
 
+/**
+ * A spec may name a directory instead of a kind (`--detector ./faster_rcnn_nas_coco`, an unpacked zoo
+ * tarball or one of our checkpoints): a kind holding "/" or starting with "." is a path, loaded by the
+ * loader registered as this kind with the path as its weights.
+ */
+export const DIRECTORY_KIND = 'directory';
+
+export function isPathSpec(kind: string): boolean {
+  return kind.includes('/') || kind.startsWith('.');
+}
+
 export type ModelTask = 'classification' | 'detection';
 
 /** What every loader receives. */
@@ -65,7 +76,7 @@ export function modelKinds(task: ModelTask): string[] {
 /** The concrete kind a spec names ("default" resolved). */
 export function resolveModelKind(task: ModelTask, kind: string): string {
   const registry = task === 'classification' ? classifiers : detectors;
-  const resolved = kind === DEFAULT_MODEL_KIND ? registry.defaultKind : kind;
+  const resolved = kind === DEFAULT_MODEL_KIND ? registry.defaultKind : isPathSpec(kind) && registry.loaders.has(DIRECTORY_KIND) ? DIRECTORY_KIND : kind;
   if (resolved === undefined || !registry.loaders.has(resolved)) {
     const known = [DEFAULT_MODEL_KIND, ...registry.loaders.keys()].map((k) => JSON.stringify(k)).join(', ');
     throw new NasnetError('INVALID_CONFIG', `${task} model: unknown kind ${JSON.stringify(kind)}; expected one of ${known}`, {
@@ -84,8 +95,9 @@ export interface LoadContext {
 
 function loaderOptions(spec: ModelSpec, context: LoadContext): ModelLoadOptions {
   const { modelsDir, ...options } = context;
-  if (spec.weights === undefined) return options;
-  return { weights: isAbsolute(spec.weights) ? spec.weights : resolve(modelsDir, spec.weights), ...options };
+  const weights = spec.weights ?? (isPathSpec(spec.kind) ? spec.kind : undefined);
+  if (weights === undefined) return options;
+  return { weights: isAbsolute(weights) ? weights : resolve(modelsDir, weights), ...options };
 }
 
 export async function loadClassifier(spec: ModelSpec, context: LoadContext): Promise<Classifier> {
