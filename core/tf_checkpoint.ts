@@ -211,3 +211,18 @@ export async function findCheckpointPrefix(dir: string): Promise<string> {
   }
   return join(dirname(join(dir, indexes[0]!)), indexes[0]!.slice(0, -'.index'.length));
 }
+
+/**
+ * Reads every tensor of the checkpoint at `path` (prefix or `.index`), which checks the index's block
+ * crc32c and each tensor's crc32c (what `nasnet weights verify` needs); returns the count and data bytes.
+ */
+export async function verifyTfCheckpoint(path: string): Promise<{ tensors: number; bytes: number }> {
+  const ckpt = await TfCheckpoint.open(path);
+  let bytes = 0;
+  for (const entry of ckpt.entries.values()) {
+    await ckpt.read(entry.name);
+    bytes += entry.size;
+  }
+  ckpt.release();
+  return { tensors: ckpt.entries.size, bytes };
+}

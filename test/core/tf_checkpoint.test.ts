@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../core/paths.js';
 import { NasnetError } from '../../core/errors.js';
 import { maskCrc32c, maskedCrc32c, readTable } from '../../core/leveldb_table.js';
-import { TfCheckpoint, findCheckpointPrefix } from '../../core/tf_checkpoint.js';
+import { TfCheckpoint, findCheckpointPrefix, verifyTfCheckpoint } from '../../core/tf_checkpoint.js';
 
 const DIR = join(packageRoot(), 'test', 'fixtures', 'odapi-frcnn-nas');
 const PREFIX = join(DIR, 'model.ckpt');
@@ -74,6 +74,8 @@ describe('TfCheckpoint on the replica', () => {
     const data = await readFile(`${PREFIX}.data-00000-of-00001`);
     data[entry.offset + 17]! ^= 0x01;
     await writeFile(`${prefix}.data-00000-of-00001`, data);
+    assert.deepEqual(await verifyTfCheckpoint(PREFIX), { tensors: 1555, bytes: 1570972 });
+    await assert.rejects(verifyTfCheckpoint(prefix), /crc32c mismatch for tensor SecondStageBoxPredictor\/ClassPredictor\/weights/);
     const corrupt = await TfCheckpoint.open(prefix);
     await corrupt.read('Conv/weights'); // other tensors still read
     await assert.rejects(corrupt.read(entry.name), (error: unknown) => {
