@@ -14,6 +14,7 @@ import type { Detection, Detector } from '../../src/api/types.js';
 import { main as detectMain } from '../../src/cli/detect.js';
 import { main as exportMain } from '../../src/cli/export.js';
 import { cocoCategoriesContiguous } from '../../src/models/labels.js';
+import { FRCNN_NAS_COCO_KIND, loadDetector as loadRegistered, resolveModelKind } from '../../src/models/builtin.js';
 import { tempDir } from '../data/temp.js';
 import { runCli } from '../helpers/cli.js';
 import { ODAPI_DIR, loadReference } from '../detection/odapi/reference.js';
@@ -108,6 +109,20 @@ describe('CLI and service on an OD API export directory', () => {
     const result = await runCli(exportMain, '--weights', dir, '--out', out);
     assert.equal(result.code, 0, result.stderr);
     for (const graph of ['rpn', 'head']) assert.ok((await stat(join(out, `${graph}.onnx`))).size > 100_000);
+  });
+
+  test('the registry: a path is the "directory" kind; frcnn-nas-coco needs its directory', async () => {
+    assert.equal(resolveModelKind('detection', dir), 'directory');
+    assert.equal(resolveModelKind('detection', './models/x'), 'directory');
+    const context = { modelsDir: root, maxPixels: 4_000_000, engine: 'wasm' };
+    await assert.rejects(loadRegistered({ kind: FRCNN_NAS_COCO_KIND }, context), /frcnn-nas-coco:DIR/);
+    const named = await loadRegistered({ kind: FRCNN_NAS_COCO_KIND, weights: 'faster_rcnn_nas_replica' }, context); // relative to modelsDir
+    try {
+      assert.equal(named.info.name, FRCNN_NAS_COCO_KIND);
+      assertReference((await named.detect(png, ALL)).detections);
+    } finally {
+      named.dispose();
+    }
   });
 
   test('POST /detect with --detector DIR answers the reference detections', async () => {
