@@ -8,6 +8,7 @@
 //
 //   npx tsx bench/odapi_frcnn.ts [--runs N] [--proposals 50,300] [--head-batch 64] [--threads 0] [--size 1200]
 import { readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../core/paths.js';
@@ -62,12 +63,15 @@ async function main(): Promise<void> {
     const network = await OnnxOdapiNetwork.create(config, () => randomZooWeights(11), { threads: Number(values.threads), headBatch: Number(values['head-batch']) });
     const load = performance.now() - start;
     const model = new OdapiFasterRcnnNas(config, network);
-    const times: { total: number; first: number; second: number; rest: number; detections: number }[] = [];
+    const times: { total: number; cpu: number; first: number; second: number; rest: number; detections: number }[] = [];
     for (let run = 0; run <= runs; run++) {
       start = performance.now();
+      const cpuStart = process.cpuUsage();
       const found = await model.detect(image);
       const total = performance.now() - start;
-      times.push({ total, first: network.timings.firstStage, second: network.timings.secondStage, rest: total - network.timings.firstStage - network.timings.secondStage, detections: found.scores.length });
+      const cpuUsed = process.cpuUsage(cpuStart);
+      const cpu = (cpuUsed.user + cpuUsed.system) / 1000; // ms of CPU over all threads: less sensitive to other load than wall time
+      times.push({ total, cpu, first: network.timings.firstStage, second: network.timings.secondStage, rest: total - network.timings.firstStage - network.timings.secondStage, detections: found.scores.length });
     }
     model.dispose();
     const [first, ...steady] = times;
@@ -75,7 +79,8 @@ async function main(): Promise<void> {
     console.log(
       `${proposals} proposals: export + session load ${(load / 1000).toFixed(1)} s; first run ${(first!.total / 1000).toFixed(2)} s; ` +
         `steady ${mean((t) => t.total)} s/image (stage 1 + RPN ${mean((t) => t.first)} s, stage 2 ${mean((t) => t.second)} s = ${((Number(mean((t) => t.second)) * 1000) / proposals).toFixed(0)} ms/proposal, ` +
-        `resize + proposals + post-processing ${mean((t) => t.rest)} s); ${first!.detections} detections; peak RSS so far ${gb(process.resourceUsage().maxRSS * 1024)} GB`,
+        `resize + proposals + post-processing ${mean((t) => t.rest)} s), ${mean((t) => t.cpu)} CPU-s/image; ${first!.detections} detections; ` +
+        `peak RSS so far ${gb(process.resourceUsage().maxRSS * 1024)} GB; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
     );
   }
 }
