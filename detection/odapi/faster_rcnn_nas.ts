@@ -102,7 +102,7 @@ export class OdapiFasterRcnnNas {
     const above = Array.from({ length: n }, (_, i) => i).filter((i) => objectness[i]! > Math.fround(nmsScoreThreshold));
     const { boxes, kept } = clipToWindow(decoded, above, height, width);
     const keptScores = Float32Array.from(kept, (i) => objectness[i]!);
-    const keep = nonMaxSuppression(boxes, keptScores, nmsIouThreshold, maxProposals);
+    const keep = nonMaxSuppression(boxes, keptScores, Math.fround(nmsIouThreshold), maxProposals); // TF compares in float32
     return {
       boxes: Float32Array.from(Array.from(keep).flatMap((k) => Array.from(boxes.subarray(4 * k, 4 * k + 4)))),
       scores: Float32Array.from(keep, (k) => keptScores[k]!),

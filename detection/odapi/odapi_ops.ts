@@ -164,7 +164,7 @@ export function multiclassNms(
     for (let r = 0; r < rows; r++) if (scores[r * classes + c]! > threshold) above.push(r);
     const { boxes: clipped, kept } = clipToWindow(boxes, above, settings.height, settings.width);
     const keptScores = Float32Array.from(kept, (r) => scores[r * classes + c]!);
-    const keep = nonMaxSuppression(clipped, keptScores, settings.iouThreshold, settings.maxPerClass);
+    const keep = nonMaxSuppression(clipped, keptScores, f(settings.iouThreshold), settings.maxPerClass); // TF compares IoU and threshold as float32
     for (const k of keep) picked.push({ box: Array.from(clipped.subarray(4 * k, 4 * k + 4)), score: keptScores[k]!, cls: c, row: kept[k]! });
   }
   const order = argsortDescending(Float32Array.from(picked, (p) => p.score)).subarray(0, settings.maxTotal);
