@@ -19,9 +19,8 @@
 // + src/api); the anchors, proposal selection and post-processing are the pure functions of odapi_ops.ts.
 import { NasnetError } from '../../core/errors.js';
 import type { RgbImage } from '../../core/resize.js';
-import { clipToWindow, decodeBoxes, gridAnchors, multiclassNms, preprocessNas, resizeBilinearTf1, softmaxRows } from './odapi_ops.js';
+import { clipToWindow, decodeBoxes, gridAnchors, multiclassNms, nonMaxSuppressionTf, preprocessNas, resizeBilinearTf1, softmaxRows } from './odapi_ops.js';
 import type { OdapiFasterRcnnConfig } from './pipeline_config.js';
-import { nonMaxSuppression } from '../nms.js';
 
 /** FasterRcnnBoxCoder scale factors of every OD API Faster R-CNN (model_builder: [10, 10, 5, 5]). */
 export const ODAPI_BOX_CODER_SCALES = [10, 10, 5, 5] as const;
@@ -102,7 +101,7 @@ export class OdapiFasterRcnnNas {
     const above = Array.from({ length: n }, (_, i) => i).filter((i) => objectness[i]! > Math.fround(nmsScoreThreshold));
     const { boxes, kept } = clipToWindow(decoded, above, height, width);
     const keptScores = Float32Array.from(kept, (i) => objectness[i]!);
-    const keep = nonMaxSuppression(boxes, keptScores, Math.fround(nmsIouThreshold), maxProposals); // TF compares in float32
+    const keep = nonMaxSuppressionTf(boxes, keptScores, nmsIouThreshold, maxProposals);
     return {
       boxes: Float32Array.from(Array.from(keep).flatMap((k) => Array.from(boxes.subarray(4 * k, 4 * k + 4)))),
       scores: Float32Array.from(keep, (k) => keptScores[k]!),

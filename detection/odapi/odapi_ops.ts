@@ -13,7 +13,7 @@
 //   classes sorted by score (stable) and cut to the total.
 // Boxes are [y1,x1,y2,x2] rows of a Float32Array, absolute pixels of the resized image unless named.
 import type { OdapiFasterRcnnConfig } from './pipeline_config.js';
-import { nonMaxSuppression, argsortDescending } from '../nms.js';
+import { argsortDescending } from '../nms.js';
 
 const f = Math.fround;
 
@@ -135,6 +135,43 @@ export function clipToWindow(boxes: Float32Array, indices: ArrayLike<number>, he
   return { boxes: Float32Array.from(clipped), kept };
 }
 
+/**
+ * tf.image.non_max_suppression on `boxes` [N*4] (positive areas): greedy by decreasing score (ties to the
+ * lower index), a box is suppressed when its float32 IoU with a kept box is > the float32 threshold;
+ * returns the kept rows, at most `maxOutput`. Boxes are visited in score order from contiguous copies and a
+ * pair that does not intersect is rejected before any division: the RPN's ~67,500 anchors at 1200 px x
+ * 300 kept boxes made the IoU loop the largest TypeScript cost of a detection.
+ */
+export function nonMaxSuppressionTf(boxes: Float32Array, scores: Float32Array, iouThreshold: number, maxOutput: number): Int32Array {
+  const order = argsortDescending(scores);
+  const n = order.length;
+  const sorted = new Float32Array(4 * n);
+  const areas = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    sorted.set(boxes.subarray(4 * order[k]!, 4 * order[k]! + 4), 4 * k);
+    areas[k] = f(f(sorted[4 * k + 2]! - sorted[4 * k]!) * f(sorted[4 * k + 3]! - sorted[4 * k + 1]!));
+  }
+  const threshold = f(iouThreshold);
+  const suppressed = new Uint8Array(n);
+  const keep: number[] = [];
+  for (let a = 0; a < n && keep.length < maxOutput; a++) {
+    if (suppressed[a]) continue;
+    keep.push(order[a]!);
+    const [y1, x1, y2, x2] = [sorted[4 * a]!, sorted[4 * a + 1]!, sorted[4 * a + 2]!, sorted[4 * a + 3]!];
+    const areaA = areas[a]!;
+    for (let b = a + 1; b < n; b++) {
+      if (suppressed[b]) continue;
+      const ih = Math.min(y2, sorted[4 * b + 2]!) - Math.max(y1, sorted[4 * b]!);
+      if (ih <= 0) continue;
+      const iw = Math.min(x2, sorted[4 * b + 3]!) - Math.max(x1, sorted[4 * b + 1]!);
+      if (iw <= 0) continue;
+      const inter = f(f(ih) * f(iw));
+      if (f(inter / f(f(areaA + areas[b]!) - inter)) > threshold) suppressed[b] = 1;
+    }
+  }
+  return Int32Array.from(keep);
+}
+
 export interface NmsResult {
   /** [D*4] clipped boxes, by decreasing score. */
   readonly boxes: Float32Array;
@@ -164,7 +201,7 @@ export function multiclassNms(
     for (let r = 0; r < rows; r++) if (scores[r * classes + c]! > threshold) above.push(r);
     const { boxes: clipped, kept } = clipToWindow(boxes, above, settings.height, settings.width);
     const keptScores = Float32Array.from(kept, (r) => scores[r * classes + c]!);
-    const keep = nonMaxSuppression(clipped, keptScores, f(settings.iouThreshold), settings.maxPerClass); // TF compares IoU and threshold as float32
+    const keep = nonMaxSuppressionTf(clipped, keptScores, settings.iouThreshold, settings.maxPerClass);
     for (const k of keep) picked.push({ box: Array.from(clipped.subarray(4 * k, 4 * k + 4)), score: keptScores[k]!, cls: c, row: kept[k]! });
   }
   const order = argsortDescending(Float32Array.from(picked, (p) => p.score)).subarray(0, settings.maxTotal);
