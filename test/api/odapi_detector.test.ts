@@ -133,6 +133,16 @@ describe('CLI and service on an OD API export directory', () => {
       const body = response.json() as { detections: Detection[]; image: { width: number; height: number } };
       assertReference(body.detections);
       assert.deepEqual(body.image, { width: 512, height: 600 });
+      // The DeepStack route: COCO names and rounded corners of the same detections.
+      const deepstack = await app.inject({ method: 'POST', url: '/v1/vision/detection', ...multipart([imagePart(png), { name: 'min_confidence', value: '0.3' }]) });
+      assert.equal(deepstack.statusCode, 200, deepstack.body);
+      const predictions = (deepstack.json() as { predictions: { label: string; x_min: number; y_max: number; confidence: number }[] }).predictions;
+      const strong = expected.filter((e) => e.score >= 0.3);
+      assert.equal(predictions.length, strong.length);
+      predictions.forEach((p, i) => {
+        assert.equal(p.label, names.get(strong[i]!.categoryId) ?? 'N/A');
+        assert.equal(p.x_min, Math.round(strong[i]!.bbox[0]!));
+      });
     } finally {
       await app.close();
     }
