@@ -32,6 +32,10 @@ export const ODAPI_BOX_CODER_SCALES = [10, 10, 5, 5] as const;
  */
 export const NASNET_LARGE_SPLIT = { numCells: 18, reductions: [6, 12], firstStageCells: 12 } as const;
 
+/** Variable scopes of the two NASNet stages in OD API checkpoints. */
+export const FIRST_STAGE_SCOPE = 'FirstStageFeatureExtractor';
+export const SECOND_STAGE_SCOPE = 'SecondStageFeatureExtractor';
+
 export interface FirstStageOutputs {
   /** [h16, w16] of the feature map. */
   readonly featureSize: readonly [number, number];

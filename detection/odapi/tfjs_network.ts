@@ -5,13 +5,10 @@
 // which the reference tests compare.
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointWeights } from './checkpoint_weights.js';
-import { NASNET_LARGE_SPLIT, type FirstStageOutputs, type OdapiNetwork, type SecondStageOutputs } from './faster_rcnn_nas.js';
+import { FIRST_STAGE_SCOPE, NASNET_LARGE_SPLIT, SECOND_STAGE_SCOPE, type FirstStageOutputs, type OdapiNetwork, type SecondStageOutputs } from './faster_rcnn_nas.js';
 import type { OdapiFasterRcnnConfig } from './pipeline_config.js';
 import { slimCells, slimStem } from './slim_nasnet.js';
 import { TfjsSlimOps } from './tfjs_slim_ops.js';
-
-export const FIRST_STAGE_SCOPE = 'FirstStageFeatureExtractor';
-export const SECOND_STAGE_SCOPE = 'SecondStageFeatureExtractor';
 
 export class TfjsOdapiNetwork implements OdapiNetwork {
   private readonly ops: TfjsSlimOps;

@@ -17,10 +17,9 @@
 // passes (optimizeGraph), as for our own detector.
 import { NasnetError } from '../../core/errors.js';
 import type { CheckpointWeights } from '../../detection/odapi/checkpoint_weights.js';
-import { NASNET_LARGE_SPLIT } from '../../detection/odapi/faster_rcnn_nas.js';
+import { FIRST_STAGE_SCOPE, NASNET_LARGE_SPLIT, SECOND_STAGE_SCOPE } from '../../detection/odapi/faster_rcnn_nas.js';
 import type { OdapiFasterRcnnConfig } from '../../detection/odapi/pipeline_config.js';
 import { SLIM_BN_EPSILON, slimCells, slimStem, type Padding, type SlimOps } from '../../detection/odapi/slim_nasnet.js';
-import { FIRST_STAGE_SCOPE, SECOND_STAGE_SCOPE } from '../../detection/odapi/tfjs_network.js';
 import { optimizeGraph, type ExportOptions } from './export_layers.js';
 import { float, int, ints, str, GraphBuilder } from './graph.js';
 import { permute } from './keras_converters.js';
