@@ -21,15 +21,32 @@ import { resolveExecutionProviders } from '../onnx/session.js';
 import { DETECTOR_ONNX_FORMAT, exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import type { DetectOptions, Detection, Detector, ImageMeta, ModelInfo } from './types.js';
+import { isOdapiDirectory, loadOdapiDetector } from './odapi_detector.js';
 import type { InferenceEngineOptions } from './classifier.js';
 import { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE, defaultDetectorPath } from './defaults.js';
+import { resolveWeights } from '../weights/cache.js';
 
 export { DEFAULT_MAX_DETECTIONS, DEFAULT_MIN_SCORE };
-import { DEFAULT_WEIGHTS_REGISTRY } from '../weights/registry.js';
 
 export interface LoadDetectorOptions extends InferenceEngineOptions {
-  /** A detector checkpoint directory (default: the embedded detector, models/default/detector). */
+  /**
+   * A detector checkpoint directory, an OD API export directory, or a published name (frcnn-nas-coco,
+   * frcnn-nas-lowproposals-coco) resolved in the weights cache (default: the embedded detector,
+   * models/default/detector).
+   */
   readonly weights?: string;
+  /** Fetch a published name that is not cached yet (default: only when NASNET_FETCH=1). */
+  readonly fetch?: boolean;
+}
+
+/** The directory to load: the default, a path, or a published OD API name's unpacked tarball. */
+async function detectorWeightsPath(options: LoadDetectorOptions): Promise<string> {
+  if (options.weights === undefined) return defaultDetectorPath();
+  const { path, entry } = await resolveWeights(options.weights, options.fetch === undefined ? {} : { fetch: options.fetch });
+  if (entry !== undefined && entry.format !== 'od-api-tarball') {
+    throw new NasnetError('INVALID_ARGUMENT', `loadDetector: ${entry.name} is a published classifier, not a detector; use frcnn-nas-coco or frcnn-nas-lowproposals-coco`);
+  }
+  return path;
 }
 
 /** Letterbox padding: mid-grey, ~0 after x / 127.5 - 1 like the zero padding of the training batches. */
@@ -147,22 +164,19 @@ function checkDetectOptions(options: DetectOptions): { minScore: number; maxDete
   return { minScore, maxDetections };
 }
 
-/** Without `weights`, the embedded default detector (found from the package, not the caller's cwd). */
+/**
+ * Loads a detector: one of our checkpoint directories, a TF Object Detection API export (a directory with
+ * `pipeline.config` and `model.ckpt.*`, src/api/odapi_detector.ts, answering with COCO ids and names) or a
+ * published OD API name (frcnn-nas-coco, ...) from the weights cache. Without `weights`, the embedded
+ * default detector (found from the package, not the caller's cwd).
+ */
 export async function loadDetector(partial: LoadDetectorOptions = {}): Promise<Detector> {
-  const options = { ...partial, weights: partial.weights ?? defaultDetectorPath() };
+  const options = { ...partial, weights: await detectorWeightsPath(partial) };
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
   }
-  const published = DEFAULT_WEIGHTS_REGISTRY.get(options.weights);
-  if (published !== undefined) {
-    // The OD API tarballs can be fetched and verified; reading their TF1 checkpoint is not built yet.
-    throw new NasnetError(
-      'ENGINE_UNAVAILABLE',
-      `loadDetector: ${published.name} is a published ${published.format === 'od-api-tarball' ? 'TF Object Detection API checkpoint' : 'classifier'} ` +
-        'that nasnet-ts cannot load as a detector yet (the TF checkpoint importer is not in this release); use a nasnet-ts detector checkpoint',
-    );
-  }
+  if (await isOdapiDirectory(options.weights)) return loadOdapiDetector({ ...options, engine }, checkDetectOptions);
   const model = await loadFasterRcnn(options.weights);
   const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };
   let onnx: Awaited<ReturnType<typeof onnxRunner>> | undefined;

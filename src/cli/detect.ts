@@ -19,7 +19,9 @@ const USAGE = `Usage: nasnet detect IMAGE... [options]
        nasnet detect --dataset GT.json --images DIR --out RESULTS.json [options]
 
 Options:
-  --weights DIR          detector checkpoint (default: the embedded model in models/default/detector)
+  --weights DIR          detector checkpoint, or a TF Object Detection API export (pipeline.config +
+                         model.ckpt.*, e.g. faster_rcnn_nas_coco_2018_01_28; COCO ids and names)
+                         (default: the embedded model in models/default/detector)
   --out FILE             write the JSON there instead of stdout (required with --dataset)
   --dataset GT.json      COCO instances file: run every image it lists (file_name under --images)
   --images DIR           image folder of --dataset

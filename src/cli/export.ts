@@ -26,6 +26,10 @@ and scaled x / 127.5 - 1; output "probs" float32 [N, K] softmax probabilities. O
 Detector graphs (src/onnx/detector_export.ts): rpn (image, window -> features, proposals with their image
 index; stage 1, RPN head and proposal selection) and head (features, ROIs -> class_logits, box_deltas;
 ROI align and the box head); post-processing stays in nasnet-ts.
+A TF Object Detection API export (--weights DIR with pipeline.config + model.ckpt.*, faster_rcnn_nas) writes
+src/onnx/odapi_export.ts's rpn (image -> features, box_encodings, objectness) and head (features, rois,
+crop_mask -> refined_box_encodings, class_logits) graphs; anchors, proposals and post-processing stay in
+nasnet-ts (onnx format only).
 Exit codes: 0 ok, 2 bad command line, 3 unreadable weights or unwritable output, 4 invalid weights.
 `;
 
@@ -35,6 +39,11 @@ import { NASNET_PRESETS, type NasnetPresetName } from '../../backbones/index.js'
 import { exportClassifier, CLASSIFIER_ONNX_INPUT, CLASSIFIER_ONNX_OUTPUT } from '../api/classifier.js';
 import { defaultClassifierPath, defaultDetectorPath } from '../api/defaults.js';
 import { loadFasterRcnn } from '../api/detector.js';
+import { PIPELINE_CONFIG, isOdapiDirectory } from '../api/odapi_detector.js';
+import { findCheckpointPrefix } from '../../core/tf_checkpoint.js';
+import { CheckpointWeights } from '../../detection/odapi/checkpoint_weights.js';
+import { readPipelineConfig } from '../../detection/odapi/pipeline_config.js';
+import { exportOdapiOnnx } from '../onnx/odapi_export.js';
 import { initEngine } from '../../core/engine.js';
 import { EXIT, NasnetError } from '../../core/errors.js';
 import { exportDetectorOnnx, type DetectorOnnx } from '../onnx/detector_export.js';
@@ -68,6 +77,7 @@ async function taskOf(weights: string): Promise<Task> {
     throw new NasnetError('IO_ERROR', `nasnet export: cannot read --weights ${weights}: ${error.message}`, { path: weights });
   });
   if (!info.isDirectory()) return 'classification';
+  if (await isOdapiDirectory(weights)) return 'detection';
   const manifest = await readFile(join(weights, 'model.json'), 'utf8').then((text) => JSON.parse(text) as { config?: { task?: unknown; format?: unknown } }, () => undefined);
   if (manifest?.config?.task === 'detection') return 'detection';
   if (manifest?.config?.format === 'nasnet-ts/classifier@1') return 'classification';
@@ -136,6 +146,14 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     } else {
       const labels = { output: CLASSIFIER_ONNX_OUTPUT, names: exported.labels.map((l) => l.label) };
       written.push(...(await writeTritonModel(out, exported.onnx, { name: values.name ?? 'nasnet_classifier', imageInputs: [CLASSIFIER_ONNX_INPUT], labels, ...triton })));
+    }
+  } else if (await isOdapiDirectory(weights)) {
+    if (format !== 'onnx') throw usageError('--format triton is not available for TF Object Detection API models (their proposal step runs in nasnet-ts); use --format onnx');
+    const config = await readPipelineConfig(join(weights, PIPELINE_CONFIG));
+    const graphs = exportOdapiOnnx(config, await CheckpointWeights.read(await findCheckpointPrefix(weights)));
+    for (const [graph, bytes] of [['rpn', graphs.rpn], ['head', graphs.head]] as const) {
+      await writeBytes(join(out, `${graph}.onnx`), bytes);
+      written.push(join(out, `${graph}.onnx`));
     }
   } else {
     const model = await loadFasterRcnn(weights);

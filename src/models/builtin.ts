@@ -2,7 +2,8 @@
 // kind the package ships. The kind "default" points at the embedded default of each task: the NASNet
 // models in models/default/. `placeholder-tiny` stays available as a fast stand-in for tests.
 import { loadPlaceholderClassifier, loadPlaceholderDetector, PLACEHOLDER_KIND } from './placeholder_tiny.js';
-import { registerClassifier, registerDetector } from './registry.js';
+import { DIRECTORY_KIND, registerClassifier, registerDetector } from './registry.js';
+import { NasnetError } from '../../core/errors.js';
 import { loadDetector as loadFasterRcnnDetector } from '../api/detector.js';
 import { defaultClassifierPath, defaultDetectorPath } from '../api/defaults.js';
 import { loadClassifier as loadNasnetClassifier } from '../api/classifier.js';
@@ -27,6 +28,24 @@ registerDetector(
     }),
   { isDefault: true, demoTrainedOn: SHAPES_DETECTOR_TRAINED_ON },
 );
+
+/** A detector directory: one of our checkpoints, or a TF OD API export (pipeline.config + model.ckpt.*). */
+registerDetector(DIRECTORY_KIND, (options) => {
+  if (options.weights === undefined) throw new NasnetError('INVALID_CONFIG', 'detection model "directory" needs a path: --detector ./DIR or directory:DIR', { field: 'detector' });
+  return loadFasterRcnnDetector({ weights: options.weights, maxPixels: options.maxPixels, threads: options.threads });
+});
+
+/**
+ * The paper's COCO detectors from the TF OD API zoo (NASNet-A Large Faster R-CNN), by their weights names
+ * (src/weights): loaded from the cache (`nasnet weights fetch frcnn-nas-coco`), or from the kind's explicit
+ * directory (`frcnn-nas-coco:DIR`, the unpacked tarball: pipeline.config + model.ckpt.*).
+ */
+export const PUBLISHED_DETECTOR_KINDS = ['frcnn-nas-coco', 'frcnn-nas-lowproposals-coco'] as const;
+export const FRCNN_NAS_COCO_KIND = PUBLISHED_DETECTOR_KINDS[0];
+for (const kind of PUBLISHED_DETECTOR_KINDS) {
+  registerDetector(kind, (options) =>
+    loadFasterRcnnDetector({ weights: options.weights ?? kind, maxPixels: options.maxPixels, threads: options.threads, name: kind }));
+}
 
 /** The embedded NASNet-A 1@384 classifier of the 10 synthetic classes (models/default/classifier, its README). */
 export const SYNTHETIC_CLASSIFIER_KIND = 'nasnet-synthetic-classes';

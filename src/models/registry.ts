@@ -13,6 +13,17 @@ export interface ModelSpec {
 
 export const DEFAULT_MODEL_KIND = 'default';
 
+/**
+ * A spec may name a directory instead of a kind (`--detector ./faster_rcnn_nas_coco`, an unpacked zoo
+ * tarball or one of our checkpoints): a kind holding "/" or starting with "." is a path, loaded by the
+ * loader registered as this kind with the path as its weights.
+ */
+export const DIRECTORY_KIND = 'directory';
+
+export function isPathSpec(kind: string): boolean {
+  return kind.includes('/') || kind.startsWith('.');
+}
+
 export type ModelTask = 'classification' | 'detection';
 
 /** What every loader receives. */
@@ -79,7 +90,7 @@ export function modelKinds(task: ModelTask): string[] {
 /** The concrete kind a spec names ("default" resolved). */
 export function resolveModelKind(task: ModelTask, kind: string): string {
   const registry = task === 'classification' ? classifiers : detectors;
-  const resolved = kind === DEFAULT_MODEL_KIND ? registry.defaultKind : kind;
+  const resolved = kind === DEFAULT_MODEL_KIND ? registry.defaultKind : isPathSpec(kind) && registry.loaders.has(DIRECTORY_KIND) ? DIRECTORY_KIND : kind;
   if (resolved === undefined || !registry.loaders.has(resolved)) {
     const known = [DEFAULT_MODEL_KIND, ...registry.loaders.keys()].map((k) => JSON.stringify(k)).join(', ');
     throw new NasnetError('INVALID_CONFIG', `${task} model: unknown kind ${JSON.stringify(kind)}; expected one of ${known}`, {
@@ -98,8 +109,10 @@ export interface LoadContext {
 
 /** Where a spec's weights are read from (relative paths against modelsDir); undefined for embedded weights. */
 export function weightsPath(spec: ModelSpec, modelsDir: string): string | undefined {
-  if (spec.weights === undefined) return undefined;
-  return isAbsolute(spec.weights) ? spec.weights : resolve(modelsDir, spec.weights);
+  // A kind that is itself a path (serve --detector DIR) names its weights.
+  const weights = spec.weights ?? (isPathSpec(spec.kind) ? spec.kind : undefined);
+  if (weights === undefined) return undefined;
+  return isAbsolute(weights) ? weights : resolve(modelsDir, weights);
 }
 
 function loaderOptions(spec: ModelSpec, context: LoadContext): ModelLoadOptions {

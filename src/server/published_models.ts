@@ -10,7 +10,7 @@ import type { ServerConfig } from './config.js';
 export const REAL_WEIGHTS_COMMAND = 'nasnet weights fetch nasnet-mobile';
 export const REAL_WEIGHTS_HINT =
   `${REAL_WEIGHTS_COMMAND}, then restart: the default classifier becomes the published ImageNet NASNet-A Mobile ` +
-  '(a published detector cannot be served yet; the COCO Faster R-CNN NASNet can be fetched as frcnn-nas-coco)';
+  '(the paper\'s COCO detector: nasnet weights fetch frcnn-nas-coco, then serve --detector frcnn-nas-coco)';
 
 const isPublished = (kind: string): kind is (typeof PUBLISHED_CLASSIFIER_KINDS)[number] => (PUBLISHED_CLASSIFIER_KINDS as readonly string[]).includes(kind);
 

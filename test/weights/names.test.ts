@@ -4,9 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create as createTar } from 'tar';
 import { readKerasWeightsFile, writeKerasWeights } from '../../backbones/keras_h5.js';
 import { initEngine } from '../../core/engine.js';
 import { NasnetError } from '../../core/errors.js';
@@ -163,10 +164,36 @@ test('the service with classifier kind nasnet-mobile: /models says it is not a d
   assert.deepEqual(body.predictions.map((p) => p.classId), expected.top5.indices);
 });
 
-test('nasnet detect --weights frcnn-nas-coco: a clear "cannot load yet" (exit 6), not ENOENT', async () => {
-  const result = await runCli(detectMain, photo, '--weights', 'frcnn-nas-coco');
-  assert.equal(result.code, 6, result.stderr);
-  assert.match(result.stderr, /frcnn-nas-coco is a published TF Object Detection API checkpoint that nasnet-ts cannot load as a detector yet/);
+test('frcnn-nas-coco by name: the cached zoo-style tarball detects like its directory, and verify checks its crc32c', async () => {
+  const replica = fixture('odapi-frcnn-nas');
+  const image = photo;
+  // A tarball laid out like the zoo's: one top folder holding pipeline.config and model.ckpt.*.
+  const stage = join(home, 'tar-stage', 'faster_rcnn_nas_coco_2018_01_28');
+  mkdirSync(stage, { recursive: true });
+  for (const f of ['pipeline.config', 'model.ckpt.index', 'model.ckpt.data-00000-of-00001', 'checkpoint']) copyFileSync(join(replica, f), join(stage, f));
+  const tarball = join(home, 'faster_rcnn_nas_coco_2018_01_28.tar.gz');
+  await createTar({ gzip: true, file: tarball, cwd: join(home, 'tar-stage') }, ['faster_rcnn_nas_coco_2018_01_28']);
+
+  assert.equal((await runCli(detectMain, image, '--weights', 'frcnn-nas-coco')).code, 6, 'not cached yet: exit 6 with the fetch command');
+  const { path } = await addWeights('frcnn-nas-coco', tarball);
+  const byName = await runCli(detectMain, image, '--weights', 'frcnn-nas-coco', '--min-score', '0.05');
+  const byDir = await runCli(detectMain, image, '--weights', replica, '--min-score', '0.05');
+  assert.equal(byName.code, 0, byName.stderr);
+  const detections = (out: string) => (JSON.parse(out) as { detections: unknown[] }[])[0]!.detections;
+  assert.ok(detections(byName.stdout).length > 0);
+  assert.deepEqual(detections(byName.stdout), detections(byDir.stdout));
+
+  const verify = await runCli(weightsMain, 'verify', 'frcnn-nas-coco');
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, /tf-checkpoint-crc32c: ok/);
+  const data = join(path, 'model.ckpt.data-00000-of-00001');
+  const bytes = readFileSync(data);
+  bytes[1000] ^= 0xff;
+  writeFileSync(data, bytes);
+  // The recorded per-file SHA-256 catches it first (the crc32c reader's own refusal: test/core/tf_checkpoint).
+  const corrupt = await runCli(weightsMain, 'verify', 'frcnn-nas-coco');
+  assert.equal(corrupt.code, 4, corrupt.stdout + corrupt.stderr);
+  assert.match(corrupt.stdout + corrupt.stderr, /model\.ckpt\.data-00000-of-00001/);
 });
 
 test('nasnet convert nasnet-mobile-no-top OUT: the cached .h5 with its preset, no --backbone needed', async () => {
