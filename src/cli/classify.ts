@@ -1,5 +1,6 @@
 // nasnet classify IMAGE... [--weights FILE|DIR] [--backbone mobile|large|cifar] [--top-k K]
-//                          [--engine onnx|tfjs] [--backend auto|wasm|cpu|tensorflow] [--threads N]
+//                          [--engine onnx|onnx-int8|tfjs] [--calibrate DIR] [--calibration-images N]
+//                          [--backend auto|wasm|cpu|tensorflow] [--threads N]
 // Prints one JSON array to stdout, an entry per image: {image, predictions:[{classId, wnid, label, score}]}
 // (scores are softmax probabilities), or {image, error:{code, message}} for an image that cannot be read.
 // --weights: a Keras .h5 (NASNet-mobile.h5, NASNet-large.h5 with --backbone large) or a nasnet-ts
@@ -7,7 +8,7 @@
 // Exit codes: 0 all classified, 2 bad command line, 3 unreadable weights, 4 an image was invalid,
 // 5 bad config, 6 engine unavailable.
 import { readFile } from 'node:fs/promises';
-import { loadClassifier, type InferenceEngine } from '../api/classifier.js';
+import { INFERENCE_ENGINES, loadClassifier, type InferenceEngine } from '../api/classifier.js';
 import { defaultClassifierPath } from '../api/defaults.js';
 import { initEngine, parseEngineRequest } from '../../core/engine.js';
 import { EXIT, NasnetError, isNasnetError } from '../../core/errors.js';
@@ -21,7 +22,10 @@ Options:
   --weights PATH     Keras .h5 weights or a classifier checkpoint directory (default: the embedded model)
   --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default mobile)
   --top-k K          predictions per image (default 5)
-  --engine NAME      onnx (onnxruntime-node, default) or tfjs
+  --engine NAME      onnx (onnxruntime-node, default), onnx-int8 (int8 quantized at load, needs --calibrate)
+                     or tfjs
+  --calibrate DIR    onnx-int8: images to calibrate the activation ranges on (searched recursively)
+  --calibration-images N  onnx-int8: at most N of them, evenly spread (default 300)
   --backend NAME     TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
   --threads N        onnxruntime threads (default: one per core)
   -h, --help         this text
@@ -43,6 +47,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     backbone: { type: 'string' },
     'top-k': { type: 'string' },
     engine: { type: 'string' },
+    calibrate: { type: 'string' },
+    'calibration-images': { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -57,7 +63,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     throw new NasnetError('INVALID_ARGUMENT', `--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(backbone)}`);
   }
   const engine = (values.engine ?? 'onnx') as InferenceEngine;
-  if (engine !== 'onnx' && engine !== 'tfjs') throw new NasnetError('INVALID_ARGUMENT', `--engine must be onnx or tfjs; received ${JSON.stringify(values.engine)}`);
+  if (!INFERENCE_ENGINES.includes(engine)) throw new NasnetError('INVALID_ARGUMENT', `--engine must be one of ${INFERENCE_ENGINES.join(', ')}; received ${JSON.stringify(values.engine)}`);
+  if (engine === 'onnx-int8' && values.calibrate === undefined) throw new NasnetError('INVALID_ARGUMENT', '--engine onnx-int8 needs --calibrate DIR (images to calibrate on)');
   const topK = positiveInt('--top-k', values['top-k'], 5);
   const threads = values.threads === undefined ? undefined : positiveInt('--threads', values.threads, 1);
 
@@ -67,6 +74,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     backbone: backbone as NasnetPresetName,
     engine,
     threads,
+    calibrate: values.calibrate,
+    calibrationImages: positiveInt('--calibration-images', values['calibration-images'], 300),
   });
   const results: unknown[] = [];
   let failed = false;
