@@ -25,6 +25,12 @@ import type { InferenceEngineOptions } from './classifier.js';
 export interface LoadDetectorOptions extends InferenceEngineOptions {
   /** A detector checkpoint directory. */
   readonly weights: string;
+  /**
+   * Proposals kept per image at test time, i.e. ROIs through the box head (default: the checkpoint's
+   * `proposals.test.postNmsTopN`; the TF OD API's faster_rcnn_nas "lowproposals" configs use 50). Stage 2
+   * runs once per ROI, so on a NASNet box head this sets most of the latency (BENCHMARKS.md).
+   */
+  readonly proposals?: number;
 }
 
 export const DEFAULT_MIN_SCORE = 0.05;
@@ -38,14 +44,21 @@ interface DetectorArtifact {
 }
 
 /** Builds the detector a checkpoint describes and loads its weights (optimizer slots are ignored). */
-export async function loadFasterRcnn(dir: string): Promise<FasterRcnn> {
+export async function loadFasterRcnn(dir: string, overrides: { readonly proposals?: number } = {}): Promise<FasterRcnn> {
+  const { proposals } = overrides;
+  if (proposals !== undefined && !(Number.isInteger(proposals) && proposals >= 1)) {
+    throw new NasnetError('INVALID_ARGUMENT', `loadDetector: proposals must be a positive integer; received ${JSON.stringify(proposals)}`, { field: 'proposals' });
+  }
   const loaded = await loadCheckpoint(dir);
   try {
     const config = loaded.config as Partial<DetectorArtifact> | null;
     if (config === null || typeof config !== 'object' || config.task !== 'detection' || typeof config.model !== 'object') {
       throw new NasnetError('CHECKPOINT_INVALID', `loadDetector: ${dir} is not a detector checkpoint (config.task must be "detection")`);
     }
-    const model = new FasterRcnn(config.model);
+    const modelConfig = proposals === undefined
+      ? config.model
+      : { ...config.model, proposals: { ...config.model.proposals, test: { ...config.model.proposals?.test, postNmsTopN: proposals } } };
+    const model = new FasterRcnn(modelConfig);
     try {
       assignWeights(model, loaded.weights);
     } catch (error) {
@@ -149,7 +162,7 @@ export async function loadDetector(options: LoadDetectorOptions): Promise<Detect
   if (engine !== 'onnx' && engine !== 'tfjs') {
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
   }
-  const model = await loadFasterRcnn(options.weights);
+  const model = await loadFasterRcnn(options.weights, { proposals: options.proposals });
   const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };
   let onnx: Awaited<ReturnType<typeof onnxRunner>> | undefined;
   try {

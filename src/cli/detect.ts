@@ -25,6 +25,8 @@ Options:
   --images DIR           image folder of --dataset
   --min-score X          drop detections below X (default ${DEFAULT_MIN_SCORE}; 0.001 with --dataset)
   --max-detections N     per image (default 100)
+  --proposals N          ROIs per image through the box head (default: the checkpoint's test setting; the
+                         OD API's "lowproposals" configs use 50; fewer is faster, see BENCHMARKS.md)
   --engine NAME          onnx (onnxruntime-node, default) or tfjs
   --backend NAME         TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
   --threads N            onnxruntime threads (default: one per core)
@@ -106,7 +108,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
     weights: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, images: { type: 'string' },
     'min-score': { type: 'string' }, 'max-detections': { type: 'string' }, engine: { type: 'string' },
-    backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    backend: { type: 'string' }, threads: { type: 'string' }, proposals: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.stdout.write(USAGE);
@@ -126,7 +128,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const threads = values.threads === undefined ? undefined : numberFlag('--threads', values.threads, 1, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
 
   await initEngine({ backend: parseEngineRequest(values.backend, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });
-  const detector = await loadDetector({ weights: values.weights ?? defaultDetectorPath(), engine, threads });
+  const proposals = values.proposals === undefined ? undefined : numberFlag('--proposals', values.proposals, 1, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+  const detector = await loadDetector({ weights: values.weights ?? defaultDetectorPath(), engine, threads, proposals });
   let json: unknown;
   let failed: number = EXIT.OK;
   try {
