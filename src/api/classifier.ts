@@ -269,20 +269,36 @@ export async function loadClassifier(options: LoadClassifierOptions): Promise<Cl
   return {
     info,
     async classify(image: Uint8Array, classifyOptions: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }> {
-      const k = classifyOptions.topK ?? DEFAULT_TOP_K;
-      if (!Number.isInteger(k) || k < 1) throw new NasnetError('INVALID_ARGUMENT', `classify: topK must be a positive integer; received ${k}`);
-      const { input, meta } = await preprocess(image, size, kernel, options.maxPixels);
-      const probs = await forward.run(input, 1);
-      const predictions = topK(probs, Math.min(k, config.classes)).map(({ classId, score }) => ({
-        classId,
-        wnid: table[classId]!.wnid,
-        label: table[classId]!.label,
-        score,
-      }));
-      return { predictions, image: meta };
+      return (await classifyBatch([image], classifyOptions))[0]!;
     },
+    classifyBatch,
     dispose() {
       void forward.dispose();
     },
   };
+
+  async function classifyBatch(images: readonly Uint8Array[], classifyOptions: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }[]> {
+      const k = classifyOptions.topK ?? DEFAULT_TOP_K;
+      if (!Number.isInteger(k) || k < 1) throw new NasnetError('INVALID_ARGUMENT', `classify: topK must be a positive integer; received ${k}`);
+      if (!Array.isArray(images) || images.length === 0) {
+        throw new NasnetError('INVALID_ARGUMENT', `classifyBatch: images must be a non-empty array of encoded images; received ${Array.isArray(images) ? 'an empty array' : typeof images}`);
+      }
+      const inputs = await Promise.all(images.map((image) => preprocess(image, size, kernel, options.maxPixels)));
+      const pixels = size * size * 3;
+      let batch = inputs[0]!.input;
+      if (inputs.length > 1) {
+        batch = new Float32Array(inputs.length * pixels);
+        inputs.forEach(({ input }, n) => batch.set(input, n * pixels));
+      }
+      const probs = await forward.run(batch, inputs.length);
+      return inputs.map(({ meta }, n) => ({
+        predictions: topK(probs.subarray(n * config.classes, (n + 1) * config.classes), Math.min(k, config.classes)).map(({ classId, score }) => ({
+          classId,
+          wnid: table[classId]!.wnid,
+          label: table[classId]!.label,
+          score,
+        })),
+        image: meta,
+      }));
+  }
 }
