@@ -228,10 +228,20 @@ async function int8Files(options: Int8Options, fn: string): Promise<string[]> {
   return listCalibrationImages(options.calibrate, options.calibrationImages);
 }
 
-/** The k largest entries of `probs`, highest first (ties: lower class id first). */
+/** The k largest entries of `probs`, highest first (ties: lower class id first). One pass, k kept in order. */
 export function topK(probs: Float32Array, k: number): { classId: number; score: number }[] {
-  const order = Array.from(probs.keys()).sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
-  return order.slice(0, k).map((classId) => ({ classId, score: probs[classId] as number }));
+  const ids: number[] = [];
+  for (let c = 0; c < probs.length; c++) {
+    const score = probs[c] as number;
+    if (ids.length === k && !(score > (probs[ids[k - 1]!] as number))) continue; // ties keep the lower id
+    let at = ids.length === k ? k - 1 : ids.length;
+    while (at > 0 && score > (probs[ids[at - 1]!] as number)) {
+      if (at < k) ids[at] = ids[at - 1]!;
+      at -= 1;
+    }
+    ids[at] = c;
+  }
+  return ids.map((classId) => ({ classId, score: probs[classId] as number }));
 }
 
 export async function loadClassifier(options: LoadClassifierOptions): Promise<Classifier> {
