@@ -105,7 +105,7 @@ async function onnxPass(model: LayersModel, variant: OnnxVariant, threads: numbe
 }
 
 /** The seed-1 NASNet-A Mobile Keras fixture with its top, as a .h5 in `dir` (what test/api/classifier.test.ts loads). */
-async function fixtureH5(dir: string): Promise<string> {
+export async function fixtureH5(dir: string): Promise<string> {
   const fixture = (name: string): string => join(packageRoot(), 'test', 'fixtures', 'keras-nasnet', name);
   const notop = await readKerasWeightsFile(fixture('mobile_notop_seed1.h5'));
   const meta = JSON.parse(readFileSync(fixture('mobile_seed1_predictions.json'), 'utf8')) as { tensors: { name: string; shape: number[]; offset: number }[] };
