@@ -12,7 +12,7 @@
 // before and after: on a shared machine the CPU-time ratio is the steadier one.
 //
 //   npm run build && node dist/bench/detect_latency.js [--runs N] [--python /usr/bin/python3] [--threads N]
-//        [--variants 640:300,640:50,480:50] [--tfjs]
+//        [--variants 640:300,640:50,640:50:1,480:50] [--tfjs]   (input size : proposals [: ROI align sampling ratio])
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -87,7 +87,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   const runs = Number(values.runs ?? 5);
   const threads = Number(values.threads ?? 2);
-  const variants = (values.variants ?? '640:300,640:50,480:50').split(',').map((v) => v.split(':').map(Number) as [number, number]);
+  const variants = (values.variants ?? '640:300,640:50,640:50:1,480:50:1').split(',').map((v) => v.split(':').map(Number) as [number, number, number?]);
   await initEngine({ backend: 'wasm' });
   const scratch = await mkdtemp(join(tmpdir(), 'nasnet-bench-'));
   const scene = renderShapesImage(11, resolveShapesConfig({ width: 640, height: 480, maxObjectSize: 200 }));
@@ -99,16 +99,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const runners = new Map<string, () => Promise<Timing>>();
   const detectors: Detector[] = [];
   try {
-    const add = async (name: string, weights: string, options: { proposals?: number; engine?: 'onnx' | 'tfjs' } = {}): Promise<void> => {
-      const detector = await loadDetector({ weights, engine: options.engine ?? 'onnx', proposals: options.proposals, threads, onnxCache: false });
+    const add = async (name: string, weights: string, options: { proposals?: number; roiSamplingRatio?: number; engine?: 'onnx' | 'tfjs' } = {}): Promise<void> => {
+      const detector = await loadDetector({ weights, engine: options.engine ?? 'onnx', threads, onnxCache: false, ...options });
       detectors.push(detector);
       runners.set(name, () => timed(() => detector.detect(image)));
     };
     await add('ours: embedded default detector (256 input, 100 proposals), onnxruntime', defaultDetectorPath());
     if (values.tfjs) await add('ours: embedded default detector, tfjs-wasm', defaultDetectorPath(), { engine: 'tfjs' });
     for (const size of [...new Set(variants.map(([s]) => s))]) await mobileCheckpoint(join(scratch, `mobile${size}`), size);
-    for (const [size, proposals] of variants) {
-      await add(`ours: NASNet-A Mobile FRCNN (${size} input, ${proposals} proposals), onnxruntime`, join(scratch, `mobile${size}`), { proposals });
+    for (const [size, proposals, roiSamplingRatio] of variants) {
+      const sampling = roiSamplingRatio === undefined ? '' : `, ROI sampling ${roiSamplingRatio}`;
+      await add(`ours: NASNet-A Mobile FRCNN (${size} input, ${proposals} proposals${sampling}), onnxruntime`, join(scratch, `mobile${size}`), { proposals, roiSamplingRatio });
     }
     const torch = values.python === undefined ? undefined : await torchvisionWorker(values.python, threads, jpeg);
     if (torch !== undefined) {
