@@ -128,3 +128,15 @@ export function withChanges(
   }
   return { ...node, inputs: changes.inputs ?? node.inputs, outputs: changes.outputs ?? node.outputs, attributes };
 }
+
+/** Removes Identity nodes (the BatchNorm fold leaves them); their readers read the source. Graph outputs keep theirs. */
+export function dropIdentities(graph: GraphBuilder, graphOutputs: readonly string[]): void {
+  const alias = new Map<string, string>();
+  const kept: OnnxNode[] = [];
+  for (const node of graph.nodes) {
+    const inputs = node.inputs.map((name) => alias.get(name) ?? name);
+    if (node.opType === 'Identity' && !graphOutputs.includes(node.outputs[0]!)) alias.set(node.outputs[0]!, inputs[0]!);
+    else kept.push({ ...node, inputs });
+  }
+  graph.nodes = kept;
+}

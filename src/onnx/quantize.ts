@@ -13,7 +13,7 @@
 // onnxruntime.quantization's CalibrationMethod.MinMax. The calibration model is the float graph with
 // every tensor to be quantized added as an output (calibrationModel); the caller runs it on its images.
 import { NasnetError } from '../../core/errors.js';
-import { int, producers, readerCounts, type GraphBuilder } from './graph.js';
+import { dropIdentities, int, producers, readerCounts, type GraphBuilder } from './graph.js';
 import { DataType, encodeModel, type OnnxNode, type OnnxValueInfo } from './proto.js';
 
 /** Calibrated range of one activation tensor. */
@@ -76,18 +76,6 @@ export function planQuantization(graph: GraphBuilder, graphOutputs: readonly str
 const isQuantized = (graph: GraphBuilder, node: OnnxNode): boolean => (node.opType === 'Conv' ? isFloatConv(graph, node) : QUANTIZED_OPS.has(node.opType));
 /** True for a Relu folded into its Conv. */
 const plan = (foldedRelus: ReadonlyMap<string, OnnxNode>, node: OnnxNode): boolean => node.opType === 'Relu' && foldedRelus.get(node.inputs[0]!) === node;
-
-function dropIdentities(graph: GraphBuilder, graphOutputs: readonly string[]): void {
-  const alias = new Map<string, string>();
-  const resolve = (name: string): string => alias.get(name) ?? name;
-  const kept: OnnxNode[] = [];
-  for (const node of graph.nodes) {
-    const inputs = node.inputs.map(resolve);
-    if (node.opType === 'Identity' && !graphOutputs.includes(node.outputs[0]!)) alias.set(node.outputs[0]!, inputs[0]!);
-    else kept.push({ ...node, inputs });
-  }
-  graph.nodes = kept;
-}
 
 /** The float model with every planned tensor added as a graph output ([N,C,H,W], dims named). */
 export function calibrationModel(
