@@ -61,7 +61,12 @@ async function mobileCheckpoint(dir: string, imageSize: number): Promise<void> {
 
 /** torchvision_frcnn.py as a worker: one timed detection per request. */
 async function torchvisionWorker(python: string, threads: number, jpeg: string) {
-  const child = spawn(python, [join(packageRoot(), 'bench', 'torchvision_frcnn.py'), String(threads)]);
+  // OpenMP threads that spin-wait (GOMP's default) burn the cores ours needs and, on a loaded machine, get
+  // descheduled mid-op: measured under load 16 they made torch 3x slower in wall and CPU time. Our sessions
+  // do not spin either (src/onnx/session.ts), so PASSIVE is the like-for-like setting; the caller's
+  // OMP_WAIT_POLICY wins.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const child = spawn(python, [join(packageRoot(), 'bench', 'torchvision_frcnn.py'), String(threads)], { env });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -87,7 +92,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   const runs = Number(values.runs ?? 5);
   const threads = Number(values.threads ?? 2);
-  const variants = (values.variants ?? '640:300,640:50,640:50:1,480:50:1').split(',').map((v) => v.split(':').map(Number) as [number, number, number?]);
+  const variants = (values.variants ?? '640:300,640:50:1,640:20:1,480:50:1,480:20:1').split(',').map((v) => v.split(':').map(Number) as [number, number, number?]);
   await initEngine({ backend: 'wasm' });
   const scratch = await mkdtemp(join(tmpdir(), 'nasnet-bench-'));
   const scene = renderShapesImage(11, resolveShapesConfig({ width: 640, height: 480, maxObjectSize: 200 }));
@@ -114,7 +119,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     const torch = values.python === undefined ? undefined : await torchvisionWorker(values.python, threads, jpeg);
     if (torch !== undefined) {
       const { header } = torch;
-      console.log(`torch ${header.torch}, torchvision ${header.torchvision} (compiled ops), ${header.threads} threads, BLAS ${header.blas}`);
+      console.log(`torch ${header.torch}, torchvision ${header.torchvision} (compiled ops), ${header.threads} threads, OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}, BLAS ${header.blas}`);
       for (const model of header.models) runners.set(`torchvision ${model} (native 480x640)`, () => torch.pass(model));
     }
     const times = new Map([...runners.keys()].map((name) => [name, [] as Timing[]]));
