@@ -24,8 +24,11 @@ export interface ActivationRange {
 
 /**
  * Ops whose data inputs and outputs get quantizers, so that onnxruntime runs them on uint8 (QLinearConv,
- * QLinearAdd, QLinearConcat, QLinearAveragePool, QLinearGlobalAveragePool; MaxPool between a DQ and a Q of
- * the same parameters is dropped to int8 as is). Two-input Sums are rewritten as Add first.
+ * QLinearAdd, QLinearConcat, QLinearGlobalAveragePool; MaxPool between a DQ and a Q of the same parameters
+ * runs on uint8 as is). Two-input Sums are rewritten as Add first. AveragePool is left float, but
+ * onnxruntime fuses DQ -> AveragePool -> Q into its (slow) QLinearAveragePool by itself. Without Add and
+ * Concat quantized, onnxruntime put ~100 Transposes around the NHWC QLinearConvs and ran 1.1-1.5x slower
+ * (BENCHMARKS.md, int8).
  */
 const QUANTIZED_OPS = new Set(['Conv', 'Add', 'Concat', 'MaxPool', 'Relu', 'GlobalAveragePool']);
 /** Ops whose output takes its input's quantization parameters (max and pad commute with them exactly). */
@@ -61,21 +64,22 @@ export function planQuantization(graph: GraphBuilder, graphOutputs: readonly str
   const values = new Set<string>();
   const sharedParams = new Map<string, string>();
   for (const node of graph.nodes) {
-    if (!isQuantized(graph, node) || plan(foldedRelus, node)) continue;
+    if (!isQuantized(graph, node) || isFoldedRelu(foldedRelus, node)) continue;
     const data = node.opType === 'Conv' ? [node.inputs[0]!] : node.inputs.filter((name) => graph.floatDims(name) === undefined);
     for (const input of data) values.add(input);
     const output = foldedRelus.get(node.outputs[0]!)?.outputs[0] ?? node.outputs[0]!;
     if (SAME_PARAMS.has(node.opType)) sharedParams.set(output, node.inputs[0]!);
     else values.add(output);
   }
-  // a folded Relu's input is never quantized itself: its Conv's output quantizer is the Relu's
+  // a folded Relu's input is never quantized itself: its Conv's output quantizer is the Relu's.
+  // Inputs without a calibrated range are impossible: every data input of a quantized op is in `values`.
   for (const conv of foldedRelus.keys()) values.delete(conv);
   return { values: [...values], foldedRelus, sharedParams };
 }
 
 const isQuantized = (graph: GraphBuilder, node: OnnxNode): boolean => (node.opType === 'Conv' ? isFloatConv(graph, node) : QUANTIZED_OPS.has(node.opType));
 /** True for a Relu folded into its Conv. */
-const plan = (foldedRelus: ReadonlyMap<string, OnnxNode>, node: OnnxNode): boolean => node.opType === 'Relu' && foldedRelus.get(node.inputs[0]!) === node;
+const isFoldedRelu = (foldedRelus: ReadonlyMap<string, OnnxNode>, node: OnnxNode): boolean => node.opType === 'Relu' && foldedRelus.get(node.inputs[0]!) === node;
 
 /** The float model with every planned tensor added as a graph output ([N,C,H,W], dims named). */
 export function calibrationModel(
