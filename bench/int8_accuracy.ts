@@ -3,23 +3,31 @@
 // with min/max on --calibrate), and the per-image latency of each (decode + resize + model + top-k, the
 // two engines interleaved image by image). Prints accuracy, top-1 agreement and top-5 set agreement.
 //
-//   npm run build && node dist/bench/int8_accuracy.js --val DIR/val --calibrate DIR/train [--calibration-images 300]
+//   npm run build && node dist/bench/int8_accuracy.js [--val DIR/val --calibrate DIR/train] [--calibration-images 300]
 //        [--weights CHECKPOINT] [--threads N]
-import { readdir, readFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+// Without --val / --calibrate it generates `nasnet data classes --seed 2026` (30 train + 100 val per class).
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadClassifier } from '../src/api/classifier.js';
 import { defaultClassifierPath } from '../src/api/defaults.js';
 import { initEngine } from '../core/engine.js';
+import { generateSyntheticClasses } from '../data/synthetic_classes.js';
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { val: { type: 'string' }, calibrate: { type: 'string' }, 'calibration-images': { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' } } });
-  if (values.val === undefined || values.calibrate === undefined) throw new Error('int8_accuracy: --val DIR and --calibrate DIR are required');
   await initEngine({ backend: 'cpu' });
+  let scratch: string | undefined;
+  if (values.val === undefined || values.calibrate === undefined) {
+    scratch = await mkdtemp(join(tmpdir(), 'int8-accuracy-'));
+    await generateSyntheticClasses({ outDir: scratch, trainPerClass: 30, valPerClass: 100, seed: 2026, size: 32 });
+    values.val ??= join(scratch, 'val');
+    values.calibrate ??= join(scratch, 'train');
+  }
   const weights = values.weights ?? defaultClassifierPath();
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   const fp32 = await loadClassifier({ weights, engine: 'onnx', onnxCache: false, threads });
@@ -54,6 +62,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   console.log(`per image (decode + resize + model + top-5), median: fp32 ${median(ms.fp32).toFixed(2)} ms, int8 ${median(ms.int8).toFixed(2)} ms (provisional, load avg ${loadavg()[0]!.toFixed(1)})`);
   fp32.dispose();
   int8.dispose();
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
