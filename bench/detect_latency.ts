@@ -1,18 +1,25 @@
-// Benchmark: detection latency on one 640x480 JPEG (decode + letterbox + network + post-processing), for
-//   - the embedded default detector (models/default/detector, 256 x 256 input),
-//   - NASNet-A Mobile Faster R-CNN (4 @ 1056, 640 x 640 input, 300 proposals, random weights),
-// each on onnxruntime-node (engine 'onnx') and TensorFlow.js wasm (engine 'tfjs'), and, when a Python
-// with torch + torchvision is given, torchvision's fasterrcnn_mobilenet_v3_large_fpn and
-// fasterrcnn_resnet50_fpn (weights=None) on the same 480x640 input in the same run. Prints medians
-// and ratios.
+// Benchmark: detection latency on one 640x480 JPEG, end to end, ours and torchvision's interleaved run by run.
+//   ours: loadDetector(...).detect(jpegBytes) = decode + letterbox resize + x/127.5-1 + network (onnxruntime:
+//     stage-1 cells, RPN head, proposal selection; ROI align, stage-2 cells, predictor) + post-processing
+//     (score threshold, per-class NMS, boxes to COCO pixels). The JPEG is already in memory.
+//   torchvision (bench/torchvision_frcnn.py, a Python worker fed over stdin, real C++ ops): read + decode the
+//     same JPEG + model (its normalise/resize transform, backbone, RPN, ROI heads, post-processing) at the
+//     image's native 480x640 (min_size 480, max_size 640), random weights.
+// Rows: the embedded default detector (256 input), and NASNet-A Mobile Faster R-CNN (random weights) at the
+// checkpoint's 300 test proposals and with fewer (the OD API's lowproposals setting: 50) and a smaller input.
+// Every runner runs once per round, rounds repeated --runs times, after one warm-up each; medians of wall
+// and process CPU time (all threads: ours includes sharp's decode threads). The load average is printed
+// before and after: on a shared machine the CPU-time ratio is the steadier one.
 //
-//   npx tsx bench/detect_latency.ts [--runs N] [--python /path/to/python] [--skip-mobile]
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+//   npm run build && node dist/bench/detect_latency.js [--runs N] [--python /usr/bin/python3] [--threads N]
+//        [--variants 640:300,640:50,640:50:1,480:50] [--tfjs]   (input size : proposals [: ROI align sampling ratio])
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadDetector } from '../src/api/detector.js';
 import { defaultDetectorPath } from '../src/api/defaults.js';
@@ -24,25 +31,27 @@ import { packageRoot } from '../core/paths.js';
 import { renderShapesImage, resolveShapesConfig } from '../data/shapes.js';
 import { FasterRcnn } from '../detection/faster_rcnn.js';
 
+interface Timing {
+  readonly wall: number;
+  readonly cpu: number;
+}
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+const load = (): string => loadavg().map((v) => v.toFixed(1)).join(' ');
 
-async function time(detector: Detector, image: Uint8Array, runs: number): Promise<number[]> {
-  await detector.detect(image); // warm-up: kernels, sessions
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await detector.detect(image);
-    out.push(performance.now() - start);
-  }
-  return out;
+async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
 }
 
 /** An untrained NASNet-A Mobile Faster R-CNN saved as a checkpoint, so that it loads through the same API. */
-async function mobileCheckpoint(dir: string): Promise<void> {
-  const model = new FasterRcnn({ backbone: { preset: 'mobile' }, imageSize: 640, numClasses: 80 });
+async function mobileCheckpoint(dir: string, imageSize: number): Promise<void> {
+  const model = new FasterRcnn({ backbone: { preset: 'mobile' }, imageSize, numClasses: 80 });
   try {
     await saveCheckpoint(dir, { config: { model: model.config, task: 'detection' }, weights: new Map(model.variables().map((v) => [v.name, v.variable as tf.Tensor])) });
   } finally {
@@ -50,57 +59,89 @@ async function mobileCheckpoint(dir: string): Promise<void> {
   }
 }
 
+/** torchvision_frcnn.py as a worker: one timed detection per request. */
+async function torchvisionWorker(python: string, threads: number, jpeg: string) {
+  // OpenMP threads that spin-wait (GOMP's default) burn the cores ours needs and, on a loaded machine, get
+  // descheduled mid-op: measured under load 16 they made torch 3x slower in wall and CPU time. Our sessions
+  // do not spin either (src/onnx/session.ts), so PASSIVE is the like-for-like setting; the caller's
+  // OMP_WAIT_POLICY wins.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const child = spawn(python, [join(packageRoot(), 'bench', 'torchvision_frcnn.py'), String(threads)], { env });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done === true) throw new Error(`torchvision worker failed: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const header = JSON.parse(first.value) as { torch: string; torchvision: string; threads: number; blas: string; models: string[] };
+  return {
+    header,
+    async pass(model: string): Promise<Timing> {
+      child.stdin.write(`${model} ${jpeg}\n`);
+      const line = await lines.next();
+      if (line.done === true) throw new Error(`torchvision worker exited: ${stderr}`);
+      return JSON.parse(line.value) as Timing;
+    },
+    stop: () => child.stdin.end(),
+  };
+}
+
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { runs: { type: 'string' }, python: { type: 'string' }, 'skip-mobile': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { runs: { type: 'string' }, python: { type: 'string' }, threads: { type: 'string' }, variants: { type: 'string' }, tfjs: { type: 'boolean' } },
+  });
   const runs = Number(values.runs ?? 5);
+  const threads = Number(values.threads ?? 2);
+  const variants = (values.variants ?? '640:300,640:50:1,640:20:1,480:50:1,480:20:1').split(',').map((v) => v.split(':').map(Number) as [number, number, number?]);
   await initEngine({ backend: 'wasm' });
+  const scratch = await mkdtemp(join(tmpdir(), 'nasnet-bench-'));
   const scene = renderShapesImage(11, resolveShapesConfig({ width: 640, height: 480, maxObjectSize: 200 }));
   const image = await encodeJpeg(scene.image, { quality: 90 });
-  const rows: { name: string; ms: number }[] = [];
-  const report = (name: string, times: number[]): void => {
-    rows.push({ name, ms: median(times) });
-    process.stdout.write(`${name.padEnd(52)} median ${median(times).toFixed(1)} ms  (runs ${times.map((t) => t.toFixed(0)).join(', ')})\n`);
-  };
+  const jpeg = join(scratch, 'scene.jpg');
+  await writeFile(jpeg, image);
+  console.log(`one 640x480 JPEG (${image.length} bytes), ${runs} interleaved rounds after one warm-up; load average at start ${load()}`);
 
-  const targets: { label: string; weights: string }[] = [{ label: 'default NASNet FRCNN (256)', weights: defaultDetectorPath() }];
-  const scratch = await mkdtemp(join(tmpdir(), 'nasnet-bench-'));
+  const runners = new Map<string, () => Promise<Timing>>();
+  const detectors: Detector[] = [];
   try {
-    if (!values['skip-mobile']) {
-      await mobileCheckpoint(join(scratch, 'mobile'));
-      targets.push({ label: 'NASNet-A Mobile FRCNN (640, 300 proposals)', weights: join(scratch, 'mobile') });
+    const add = async (name: string, weights: string, options: { proposals?: number; roiSamplingRatio?: number; engine?: 'onnx' | 'tfjs' } = {}): Promise<void> => {
+      const detector = await loadDetector({ weights, engine: options.engine ?? 'onnx', threads, onnxCache: false, ...options });
+      detectors.push(detector);
+      runners.set(name, () => timed(() => detector.detect(image)));
+    };
+    await add('ours: embedded default detector (256 input, 100 proposals), onnxruntime', defaultDetectorPath());
+    if (values.tfjs) await add('ours: embedded default detector, tfjs-wasm', defaultDetectorPath(), { engine: 'tfjs' });
+    for (const size of [...new Set(variants.map(([s]) => s))]) await mobileCheckpoint(join(scratch, `mobile${size}`), size);
+    for (const [size, proposals, roiSamplingRatio] of variants) {
+      const sampling = roiSamplingRatio === undefined ? '' : `, ROI sampling ${roiSamplingRatio}`;
+      await add(`ours: NASNet-A Mobile FRCNN (${size} input, ${proposals} proposals${sampling}), onnxruntime`, join(scratch, `mobile${size}`), { proposals, roiSamplingRatio });
     }
-    for (const { label, weights } of targets) {
-      for (const engine of ['onnx', 'tfjs'] as const) {
-        const detector = await loadDetector({ weights, engine });
-        try {
-          report(`${label} ${engine === 'onnx' ? 'onnxruntime' : 'tfjs-wasm'}`, await time(detector, image, label.includes('Mobile') ? Math.min(runs, 3) : runs));
-        } finally {
-          detector.dispose();
-        }
-      }
+    const torch = values.python === undefined ? undefined : await torchvisionWorker(values.python, threads, jpeg);
+    if (torch !== undefined) {
+      const { header } = torch;
+      console.log(`torch ${header.torch}, torchvision ${header.torchvision} (compiled ops), ${header.threads} threads, OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}, BLAS ${header.blas}`);
+      for (const model of header.models) runners.set(`torchvision ${model} (native 480x640)`, () => torch.pass(model));
+    }
+    const times = new Map([...runners.keys()].map((name) => [name, [] as Timing[]]));
+    for (const run of runners.values()) await run();
+    for (let r = 0; r < runs; r++) for (const [name, run] of runners) times.get(name)!.push(await run());
+    torch?.stop();
+
+    const peer = times.get('torchvision fasterrcnn_mobilenet_v3_large_fpn (native 480x640)');
+    const peerWall = peer === undefined ? undefined : median(peer.map((t) => t.wall));
+    const peerCpu = peer === undefined ? undefined : median(peer.map((t) => t.cpu));
+    console.log(`load average at end ${load()}  (all numbers provisional under load)`);
+    console.log('runner | wall ms median (min) | CPU ms median | wall / mv3 | CPU / mv3');
+    for (const [name, list] of times) {
+      const wall = median(list.map((t) => t.wall));
+      const cpu = median(list.map((t) => t.cpu));
+      const ratio = (a: number, b: number | undefined): string => (b === undefined ? '-' : (a / b).toFixed(2));
+      console.log(`${name} | ${wall.toFixed(0)} (${Math.min(...list.map((t) => t.wall)).toFixed(0)}) | ${cpu.toFixed(0)} | ${ratio(wall, peerWall)} | ${ratio(cpu, peerCpu)}`);
     }
   } finally {
+    for (const detector of detectors) detector.dispose();
     await rm(scratch, { recursive: true, force: true });
   }
-
-  if (values.python !== undefined) {
-    const script = join(packageRoot(), 'bench', 'torchvision_frcnn.py');
-    const { stdout } = await promisify(execFile)(values.python, [script, '--runs', String(runs)], { maxBuffer: 1 << 20 });
-    type TorchvisionRuns = { median_ms: number; runs_ms: number[]; without_shim_runs_ms?: number[] };
-    const result = JSON.parse(stdout) as Record<string, TorchvisionRuns | string | number | boolean>;
-    process.stdout.write(`torch ${String(result.torch)}, torchvision ${String(result.torchvision)}, ${String(result.threads)} threads, input 480x640 (min_size 480, max_size 640)\n`);
-    if (result.ops_shim === true) {
-      process.stdout.write('torchvision ops shimmed (bench/torchvision_ops_shim.py): "w/o NMS+ROI align" rows are lower bounds\n');
-    }
-    for (const name of ['fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_resnet50_fpn']) {
-      const r = result[name] as TorchvisionRuns;
-      report(`torchvision ${name}`, r.runs_ms);
-      if (r.without_shim_runs_ms !== undefined) report(`torchvision ${name} w/o NMS+ROI align`, r.without_shim_runs_ms);
-    }
-  }
-  const base = rows[0]!.ms;
-  process.stdout.write('\nratios to the first row:\n');
-  for (const row of rows) process.stdout.write(`${row.name.padEnd(52)} x${(row.ms / base).toFixed(2)}\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

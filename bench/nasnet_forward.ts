@@ -5,7 +5,16 @@
 // The ONNX runners and Keras run interleaved, one forward pass each in turn (Keras in a Python worker
 // fed over stdin), so that a shared machine's load drifts over all of them alike; CPU time (user + sys of
 // the process, all its threads) is the number that load hurts least.
-// Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends onnx,onnx-base,wasm,cpu]
+// What each row includes:
+//   ours bytes-png / bytes-jpeg  loadClassifier(...).classify(bytes) (batch 1) / classifyBatch (batch 8) on
+//                   encoded images already in memory: decode + resize (PIL NEAREST, the .h5 default) +
+//                   x/127.5-1 + model + softmax + top-5. png = a 224x224 PNG (no resize work), jpeg = the
+//                   512x600 Grace Hopper JPEG of the fixtures (a real resize). Weights: the seed-1 Keras
+//                   fixture (test/fixtures/keras-nasnet), the graph the fixture tests check against Keras.
+//   ours onnx*      the model only: session.run on a ready float32 NHWC array, softmax included.
+//   Keras TF-CPU    the model only: predict_on_batch on a ready float32 array (weights=None).
+// The load average is printed before and after; on a shared machine every number is provisional.
+// Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends bytes-png,bytes-jpeg,onnx,onnx-base,wasm,cpu]
 //          [--batches 1,8] [--threads N] [--static] [--ablation] [--python PATH]
 //   onnx       our export with its graph passes, session defaults (no thread spinning)
 //   onnx-base  the export and session as they were before the passes: no BN/subsampling folding, no
@@ -19,13 +28,20 @@
 //   --python    interpreter with tensorflow-cpu and keras (default $NASNET_KERAS_PYTHON, else
 //               /work/venv-keras/bin/python when it exists); Keras is skipped when none is found.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildNasnet } from '../backbones/nasnet.js';
+import { readKerasWeightsFile, writeKerasWeights } from '../backbones/keras_h5.js';
+import { encodePng, fitRgb } from '../core/image_io.js';
+import { packageRoot } from '../core/paths.js';
+import { loadClassifier } from '../src/api/classifier.js';
+import type { Classifier } from '../src/api/types.js';
 import { initEngine, type EngineName } from '../core/engine.js';
 import { OnnxSession, exportLayersModel, type ExportOptions } from '../src/onnx/index.js';
 
@@ -86,6 +102,32 @@ async function onnxPass(model: LayersModel, variant: OnnxVariant, threads: numbe
       for (const session of sessions.values()) await session.dispose();
     },
   };
+}
+
+/** The seed-1 NASNet-A Mobile Keras fixture with its top, as a .h5 in `dir` (what test/api/classifier.test.ts loads). */
+export async function fixtureH5(dir: string): Promise<string> {
+  const fixture = (name: string): string => join(packageRoot(), 'test', 'fixtures', 'keras-nasnet', name);
+  const notop = await readKerasWeightsFile(fixture('mobile_notop_seed1.h5'));
+  const meta = JSON.parse(readFileSync(fixture('mobile_seed1_predictions.json'), 'utf8')) as { tensors: { name: string; shape: number[]; offset: number }[] };
+  const bytes = readFileSync(fixture('mobile_seed1_predictions.bin'));
+  const weights = meta.tensors.map((t) => {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    return { name: t.name, shape: t.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + t.offset, bytes.byteOffset + t.offset + count * 4)) };
+  });
+  const path = join(dir, 'mobile_seed1.h5');
+  writeFileSync(path, await writeKerasWeights({ ...notop, layerNames: [...notop.layerNames, 'predictions'], layers: [...notop.layers, { name: 'predictions', weights }] }));
+  return path;
+}
+
+/** classify / classifyBatch from encoded bytes, the way a user calls it. */
+async function bytesPasses(threads: number): Promise<{ passes: Map<string, Pass>; classifier: Classifier; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nasnet-forward-'));
+  const classifier = await loadClassifier({ weights: await fixtureH5(dir), backbone: 'mobile', threads, onnxCache: false });
+  const jpeg = new Uint8Array(readFileSync(join(packageRoot(), 'test', 'fixtures', 'image_io', 'photo_grace_hopper.jpg')));
+  const png = await encodePng((await fitRgb(jpeg, { width: 224, height: 224, kernel: 'linear' })).image);
+  const pass = (image: Uint8Array): Pass => (batch) =>
+    timed(() => (batch === 1 ? classifier.classify(image) : classifier.classifyBatch!(Array.from({ length: batch }, () => image))));
+  return { passes: new Map([['ours bytes-png', pass(png)], ['ours bytes-jpeg', pass(jpeg)]]), classifier, dir };
 }
 
 // Keras' compiled path (predict_on_batch runs a tf.function), same input range, weights=None (random).
@@ -173,24 +215,29 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const runs = Number(flag(argv, '--runs') ?? 20);
   const cpuRuns = Number(flag(argv, '--cpu-runs') ?? 2);
   const ablation = argv.includes('--ablation') ? (['onnx-nospin', 'onnx-folds', 'onnx-padonly'] as const) : [];
-  const backends = [...(flag(argv, '--backends') ?? 'onnx,onnx-base,wasm,cpu').split(',') as Runner[], ...ablation];
+  const requested = (flag(argv, '--backends') ?? 'bytes-png,bytes-jpeg,onnx,onnx-base,wasm,cpu').split(',');
+  const withBytes = requested.some((b) => b.startsWith('bytes'));
+  const backends = [...requested.filter((b) => !b.startsWith('bytes')) as Runner[], ...ablation];
   const batches = (flag(argv, '--batches') ?? '1,8').split(',').map(Number);
   const threads = Number(flag(argv, '--threads') ?? 0);
   const staticShape = argv.includes('--static');
-  const defaultPython = '/work/venv-keras/bin/python';
+  const defaultPython = ['/work/venv-keras/bin/python', '/tmp/venv-speed/bin/python'].find((p) => existsSync(p)) ?? '/work/venv-keras/bin/python';
   const python = flag(argv, '--python') ?? process.env.NASNET_KERAS_PYTHON ?? (existsSync(defaultPython) ? defaultPython : undefined);
 
   console.log(`NASNet-A Mobile forward, 224x224, medians of ${runs} interleaved runs (tfjs cpu: ${cpuRuns}) after one warm-up`);
+  console.log(`load average at start ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   console.log(`node ${process.version}, ${threads === 0 ? 'library default threads' : `${threads} thread(s)`} for onnxruntime and TensorFlow${staticShape ? ', static ONNX shapes' : ''}`);
   const results = new Map<string, Map<number, Timing>>();
   const onnxRunners = backends.filter(isOnnx);
-  if (onnxRunners.length > 0 || python !== undefined) {
+  if (onnxRunners.length > 0 || python !== undefined || withBytes) {
     await initEngine({ backend: 'cpu' });
+    const bytes = withBytes ? await bytesPasses(threads) : undefined;
     const { model } = buildNasnet({ preset: 'mobile' });
     const onnx = await Promise.all(onnxRunners.map(async (name) => [name, await onnxPass(model, name, threads, batches, staticShape)] as const));
     model.dispose();
     const keras = python === undefined ? 'no Python with tensorflow + keras (pass --python)' : await KerasWorker.start(python, threads);
-    const passes = new Map<string, Pass>(onnx.map(([name, runner]) => [`ours ${name}`, runner.pass]));
+    const passes = new Map<string, Pass>([...(bytes?.passes ?? new Map<string, Pass>())].filter(([name]) => requested.includes(name.slice(5))));
+    for (const [name, runner] of onnx) passes.set(`ours ${name}`, runner.pass);
     if (typeof keras !== 'string') passes.set('Keras TF-CPU', (batch) => keras.pass(batch));
     for (const batch of batches) {
       for (const [name, timing] of await interleaved(passes, batch, runs)) {
@@ -199,6 +246,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       }
     }
     for (const [, runner] of onnx) await runner.dispose();
+    if (bytes !== undefined) {
+      bytes.classifier.dispose();
+      rmSync(bytes.dir, { recursive: true, force: true });
+    }
     if (typeof keras !== 'string') keras.stop();
     console.log(typeof keras === 'string' ? `Keras: ${keras}` : `Keras: ${keras.versions}, predict_on_batch`);
   }
@@ -206,6 +257,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     results.set(`ours ${backend}`, await timeTfjs(backend, batches, backend === 'cpu' ? cpuRuns : runs));
   }
 
+  console.log(`load average at end ${loadavg().map((v) => v.toFixed(1)).join(' ')} (numbers provisional under load)`);
   console.log('batch | runner | wall ms | CPU ms | wall / Keras | CPU / Keras');
   for (const batch of batches) {
     const keras = results.get('Keras TF-CPU')?.get(batch);

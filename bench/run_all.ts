@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS: readonly { name: string; about: string }[] = [
   { name: 'training_step', about: 'one training step, wasm vs cpu (~2 min)' },
   { name: 'nasnet_forward', about: 'NASNet-A Mobile inference: onnxruntime, wasm, cpu, Keras (~5 min)' },
+  { name: 'int8_accuracy', about: 'int8 vs fp32: the default classifier on synthetic classes, accuracy and latency (~1 min)' },
+  { name: 'int8_keras_fixture', about: 'int8 vs fp32 on NASNet-A Mobile 224: Keras fixture top-5 agreement, latency (~4 min)' },
   { name: 'keras_h5_io', about: 'Keras .h5 read/write (~1 min)' },
   { name: 'detection_ops', about: 'proposal filtering, NMS, ROI align, postprocess (~2 min)' },
   { name: 'data_generation', about: 'synthetic data generation and batching (~1 min)' },

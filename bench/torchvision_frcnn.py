@@ -1,65 +1,61 @@
-"""Latency of torchvision's Faster R-CNNs (random weights, eval mode, CPU) on one 640x480 image.
+"""torchvision Faster R-CNN peers for bench/detect_latency.ts, as a worker timed image by image.
 
-Called by bench/detect_latency.ts; prints one JSON object {model: {"median_ms", "runs_ms", ...}}.
-min_size/max_size are set so that the 480x640 input is processed at its own size (no upscaling to 800).
-Where torchvision's compiled ops cannot load (a CUDA build of torchvision beside a CPU torch), the
-models run through torchvision_ops_shim.py and each model also reports "without_shim_median_ms": its
-time minus the shimmed NMS and ROI align, a lower bound of its latency with the real ops.
+Reads one command per line on stdin, answers one JSON line each:
+  start:   {"torch", "torchvision", "threads", "blas", "models": [...]} once the models are built
+  "NAME PATH" -> {"wall": ms, "cpu": ms}: NAME's latency on the JPEG at PATH, end to end as ours is
+           measured: read + decode (torchvision.io.decode_jpeg) + scaling to [0, 1] + the model (its own
+           normalise/resize transform, backbone, RPN, ROI heads, post-processing).
+Random weights (weights=None), eval mode, CPU, `torch.set_num_threads(threads)`. min_size/max_size are the
+image's own sides so that the 480x640 input runs at its native size (torchvision's default would upscale to
+800). torchvision's compiled C++ ops (nms, roi_align) are required: no pure-Python substitute is timed.
 """
-import argparse
 import json
-import statistics
+import re
 import sys
 import time
 
 import torch
-
-try:
-    import torchvision
-
-    SHIM_SECONDS = None
-except RuntimeError:  # "operator torchvision::nms does not exist": the extension did not load
-    for name in [m for m in sys.modules if m.startswith("torchvision")]:
-        del sys.modules[name]
-    from torchvision_ops_shim import SHIM_SECONDS, torchvision
+import torchvision
+from torchvision.io import decode_jpeg, read_file
 from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_resnet50_fpn
 
 
+def blas() -> str:
+    """Which BLAS torch's Linear runs on (BLAS_INFO in the build config; the loaded library when generic)."""
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    info = found.group(1) if found else "unknown"
+    if info == "generic":
+        try:
+            with open("/proc/self/maps") as maps:
+                libs = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and line.strip().endswith(".so.3")})
+            info += f" -> {', '.join(libs) or 'none loaded'}"
+        except OSError:
+            pass
+    return info
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--width", type=int, default=640)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    height, width = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (480, 640)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    image = torch.rand(3, args.height, args.width)
-    sizes = dict(min_size=min(args.height, args.width), max_size=max(args.height, args.width))
-    out = {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": args.threads, "ops_shim": SHIM_SECONDS is not None}
-    builders = {
-        "fasterrcnn_mobilenet_v3_large_fpn": lambda: fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, **sizes),
-        "fasterrcnn_resnet50_fpn": lambda: fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, **sizes),
+    torch.ops.torchvision.nms  # raises when the compiled ops did not load
+    sizes = dict(min_size=min(height, width), max_size=max(height, width))
+    models = {
+        "fasterrcnn_mobilenet_v3_large_fpn": fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, **sizes).eval(),
+        "fasterrcnn_resnet50_fpn": fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, **sizes).eval(),
     }
-    for name, build in builders.items():
-        model = build().eval()
-        times = []
-        without_shim = []
+    with torch.inference_mode():
+        for model in models.values():
+            model([torch.rand(3, height, width)])  # warm-up; also loads BLAS
+    print(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": threads, "blas": blas(), "models": list(models)}), flush=True)
+    for line in sys.stdin:
+        name, path = line.split()
+        wall, cpu = time.perf_counter(), time.process_time()
         with torch.inference_mode():
-            model([image])  # warm-up
-            for _ in range(args.runs):
-                shim_before = sum(SHIM_SECONDS.values()) if SHIM_SECONDS is not None else 0.0
-                start = time.perf_counter()
-                model([image])
-                elapsed = time.perf_counter() - start
-                times.append(elapsed * 1000)
-                if SHIM_SECONDS is not None:
-                    without_shim.append((elapsed - (sum(SHIM_SECONDS.values()) - shim_before)) * 1000)
-        out[name] = {"median_ms": statistics.median(times), "runs_ms": times}
-        if without_shim:
-            out[name]["without_shim_median_ms"] = statistics.median(without_shim)
-            out[name]["without_shim_runs_ms"] = without_shim
-    print(json.dumps(out))
+            image = decode_jpeg(read_file(path)).float() / 255
+            models[name]([image])
+        print(json.dumps({"wall": (time.perf_counter() - wall) * 1000, "cpu": (time.process_time() - cpu) * 1000}), flush=True)
 
 
 if __name__ == "__main__":

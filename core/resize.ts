@@ -128,6 +128,9 @@ function checkRgb(fn: string, image: RgbImage): void {
  */
 export function resizePilNearest(image: RgbImage, plan: FitPlan, padColor: Rgb = [0, 0, 0]): RgbImage {
   checkRgb('resizePilNearest', image);
+  // Same size, no offset: PIL NEAREST maps pixel i to i (the common case of an image already at the input size)
+  if (plan.left === 0 && plan.top === 0 && image.width === plan.width && image.height === plan.height
+    && plan.resizedWidth === plan.width && plan.resizedHeight === plan.height) return { data: image.data.slice(), width: plan.width, height: plan.height };
   const xs = pilNearestIndices(image.width, plan.resizedWidth);
   const ys = pilNearestIndices(image.height, plan.resizedHeight);
   const out = new Uint8Array(plan.width * plan.height * 3);

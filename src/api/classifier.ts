@@ -7,7 +7,7 @@
 // The ONNX graph (classifierOnnx) is what `nasnet export` writes too: input "image" [N,S,S,3] preprocessed,
 // output "probs" [N,K] softmax probabilities (a Softmax node is appended to linear heads). The onnx engine
 // caches it beside the weights (src/onnx/model_cache.ts).
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildNasnet, loadKerasWeightsIntoModel, modelWeightSpecs, type NasnetConfig, type NasnetPresetName } from '../../backbones/index.js';
@@ -25,13 +25,15 @@ import { imagenetClasses } from '../models/labels.js';
 import { resolveWeights } from '../weights/cache.js';
 import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
 import { resolveExecutionProviders } from '../onnx/session.js';
-import { int } from '../onnx/graph.js';
+import { int, type GraphBuilder } from '../onnx/graph.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
-import { encodeModel } from '../onnx/proto.js';
+import { encodeModel, type OnnxValueInfo } from '../onnx/proto.js';
+import { listCalibrationImages, quantizeExported, type Feeds, type Int8Options } from './int8.js';
 import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
 import { defaultClassifierPath } from './defaults.js';
 
-export type InferenceEngine = 'onnx' | 'tfjs';
+export type InferenceEngine = 'onnx' | 'onnx-int8' | 'tfjs';
+export const INFERENCE_ENGINES: readonly InferenceEngine[] = ['onnx', 'onnx-int8', 'tfjs'];
 
 /** How a classifier or detector runs, shared by loadClassifier and loadDetector. */
 export interface InferenceEngineOptions {
@@ -48,7 +50,7 @@ export interface InferenceEngineOptions {
   readonly name?: string;
 }
 
-export interface LoadClassifierOptions extends InferenceEngineOptions {
+export interface LoadClassifierOptions extends InferenceEngineOptions, Int8Options {
   /** Preset or config for Keras .h5 weights (default: the preset the file's weights fit); checkpoints carry their own. */
   readonly backbone?: NasnetPresetName | Partial<NasnetConfig>;
   /**
@@ -124,22 +126,50 @@ export const CLASSIFIER_ONNX_OUTPUT = 'probs';
 const CLASSIFIER_OPSET = 17;
 const CLASSIFIER_EXPORT_OPTIONS: ExportOptions = { dynamicSpatial: false, opset: CLASSIFIER_OPSET };
 
+/** The classifier graph before serialisation (classifierOnnx; the int8 export quantizes it first). */
+export function classifierGraph(model: LayersModel, config: NasnetConfig, passes: Pick<ExportOptions, 'channelAlignment'> = {}): { graph: GraphBuilder; inputs: OnnxValueInfo[]; outputs: OnnxValueInfo[] } {
+  const linear = config.classifierActivation === 'linear';
+  const { graph, inputs, outputs } = exportLayersGraph(model, {
+    ...CLASSIFIER_EXPORT_OPTIONS,
+    ...passes,
+    inputNames: [CLASSIFIER_ONNX_INPUT],
+    outputNames: [linear ? 'logits' : CLASSIFIER_ONNX_OUTPUT],
+  });
+  if (linear) graph.node('Softmax', ['logits'], [CLASSIFIER_ONNX_OUTPUT], { axis: int(-1) });
+  return { graph, inputs: [...inputs], outputs: outputs.map((o) => ({ ...o, name: CLASSIFIER_ONNX_OUTPUT })) };
+}
+
 /**
  * The classifier as ONNX: "image" [N,S,S,3] (x / 127.5 - 1) -> "probs" [N,K] softmax probabilities. A
  * linear head (logits) gets a Softmax node, so every export outputs probabilities like a Keras softmax head.
  */
 export function classifierOnnx(model: LayersModel, config: NasnetConfig): Uint8Array {
-  const linear = config.classifierActivation === 'linear';
-  const { graph, inputs, outputs } = exportLayersGraph(model, {
-    ...CLASSIFIER_EXPORT_OPTIONS,
-    inputNames: [CLASSIFIER_ONNX_INPUT],
-    outputNames: [linear ? 'logits' : CLASSIFIER_ONNX_OUTPUT],
-  });
-  if (linear) graph.node('Softmax', ['logits'], [CLASSIFIER_ONNX_OUTPUT], { axis: int(-1) });
+  const { graph, inputs, outputs } = classifierGraph(model, config);
   return encodeModel(
-    { name: model.name, nodes: graph.nodes, initializers: graph.initializers, inputs, outputs: outputs.map((o) => ({ ...o, name: CLASSIFIER_ONNX_OUTPUT })) },
+    { name: model.name, nodes: graph.nodes, initializers: graph.initializers, inputs, outputs },
     { opset: CLASSIFIER_OPSET, producer: 'nasnet-ts', producerVersion: '0.1.0' },
   );
+}
+
+/** Decodes and fits an image to the classifier's input: [S,S,3] floats x / 127.5 - 1 (Keras mode 'tf'). */
+async function preprocess(image: Uint8Array, size: number, kernel: ResizeKernel, maxPixels?: number): Promise<{ input: Float32Array; meta: ImageMeta }> {
+  const fitted = await fitRgb(image, { width: size, height: size, mode: 'stretch', kernel, maxPixels, minSide: MIN_MODEL_IMAGE_SIDE });
+  const pixels = fitted.image.data;
+  const input = new Float32Array(pixels.length);
+  for (let i = 0; i < input.length; i++) input[i] = (pixels[i] as number) / 127.5 - 1;
+  return { input, meta: fitted.meta };
+}
+
+/** The classifier as a QDQ int8 ONNX graph, calibrated (min/max) on the images `files` (src/onnx/quantize.ts). */
+export async function classifierOnnxInt8(model: LayersModel, config: NasnetConfig, files: readonly string[], kernel: ResizeKernel, threads?: number): Promise<Uint8Array> {
+  const size = config.inputSize;
+  async function* feeds(): AsyncGenerator<Feeds> {
+    for (const file of files) {
+      const { input } = await preprocess(new Uint8Array(await readFile(file)), size, kernel);
+      yield { [CLASSIFIER_ONNX_INPUT]: { data: input, dims: [1, size, size, 3] } };
+    }
+  }
+  return quantizeExported({ ...classifierGraph(model, config), name: model.name, opset: CLASSIFIER_OPSET }, feeds(), { threads });
 }
 
 /** Runs a batch of preprocessed NHWC images and returns class probabilities [N, K]. */
@@ -166,12 +196,14 @@ function tfjsForward(model: LayersModel, config: NasnetConfig): ForwardPass {
   };
 }
 
-async function onnxForward(model: LayersModel, config: NasnetConfig, options: WithWeights<LoadClassifierOptions>): Promise<ForwardPass> {
+async function onnxForward(model: LayersModel, config: NasnetConfig, options: WithWeights<LoadClassifierOptions>, int8?: { files: readonly string[]; kernel: ResizeKernel }): Promise<ForwardPass> {
   const size = config.inputSize;
   const open = (bytes: Uint8Array) => OnnxSession.create(bytes, { threads: options.threads, executionProviders: options.executionProviders });
   let session: OnnxSession;
   try {
-    if (options.onnxCache === false) session = await open(classifierOnnx(model, config));
+    // int8 graphs are calibrated at load and not cached (the cache key would have to cover the images)
+    if (int8 !== undefined) session = await open(await classifierOnnxInt8(model, config, int8.files, int8.kernel, options.threads));
+    else if (options.onnxCache === false) session = await open(classifierOnnx(model, config));
     else {
       const spec = { config: { ...config, genotype: genotypeToJson(config.genotype) }, export: CLASSIFIER_EXPORT_OPTIONS };
       session = (await cachedOnnx(options.weights, { graph: 'classifier', spec, logger: options.logger }, () => classifierOnnx(model, config), open)).value;
@@ -205,30 +237,51 @@ export interface ClassifierExport {
 }
 
 /** Loads the weights (a Keras .h5 or a checkpoint) and exports the classifier to ONNX; no model stays alive. */
-export async function exportClassifier(options: WithWeights<Pick<LoadClassifierOptions, 'backbone' | 'fetch'>>): Promise<ClassifierExport> {
+export async function exportClassifier(options: WithWeights<Pick<LoadClassifierOptions, 'backbone' | 'fetch' | 'calibrate' | 'calibrationImages'>> & { quantize?: 'int8' }): Promise<ClassifierExport> {
+  const files = options.quantize === 'int8' ? await int8Files(options, 'exportClassifier') : undefined;
   const { network, labels, resizeKernel } = await buildWithWeights(await withResolvedWeights(options));
   try {
-    return { onnx: classifierOnnx(network.model, network.config), config: network.config, labels: labelTable(labels, network.config), resizeKernel };
+    const onnx = files === undefined ? classifierOnnx(network.model, network.config) : await classifierOnnxInt8(network.model, network.config, files, resizeKernel);
+    return { onnx, config: network.config, labels: labelTable(labels, network.config), resizeKernel };
   } finally {
     network.model.dispose();
   }
 }
 
-/** The k largest entries of `probs`, highest first (ties: lower class id first). */
+/** The calibration images an int8 export needs (INVALID_ARGUMENT without `calibrate`). */
+async function int8Files(options: Int8Options, fn: string): Promise<string[]> {
+  if (options.calibrate === undefined) {
+    throw new NasnetError('INVALID_ARGUMENT', `${fn}: int8 quantization needs calibration images: set calibrate to a directory of images`, { field: 'calibrate' });
+  }
+  return listCalibrationImages(options.calibrate, options.calibrationImages);
+}
+
+/** The k largest entries of `probs`, highest first (ties: lower class id first). One pass, k kept in order. */
 export function topK(probs: Float32Array, k: number): { classId: number; score: number }[] {
-  const order = Array.from(probs.keys()).sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
-  return order.slice(0, k).map((classId) => ({ classId, score: probs[classId] as number }));
+  const ids: number[] = [];
+  for (let c = 0; c < probs.length; c++) {
+    const score = probs[c] as number;
+    if (ids.length === k && !(score > (probs[ids[k - 1]!] as number))) continue; // ties keep the lower id
+    let at = ids.length === k ? k - 1 : ids.length;
+    while (at > 0 && score > (probs[ids[at - 1]!] as number)) {
+      if (at < k) ids[at] = ids[at - 1]!;
+      at -= 1;
+    }
+    ids[at] = c;
+  }
+  return ids.map((classId) => ({ classId, score: probs[classId] as number }));
 }
 
 /** Without `weights`, the embedded default classifier (found from the package, not the caller's cwd). */
 export async function loadClassifier(partial: LoadClassifierOptions = {}): Promise<Classifier> {
   const options = await withResolvedWeights({ ...partial, weights: partial.weights ?? defaultClassifierPath() });
   const engine = options.engine ?? 'onnx';
-  if (engine !== 'onnx' && engine !== 'tfjs') {
-    throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
+  if (!INFERENCE_ENGINES.includes(engine)) {
+    throw new NasnetError('INVALID_ARGUMENT', `loadClassifier: engine must be one of ${INFERENCE_ENGINES.join(', ')}; received ${JSON.stringify(engine)}`);
   }
-  // checked before the (slow) build: a bad provider name fails fast, whatever the weights
-  const executionProviders = engine === 'onnx' ? resolveExecutionProviders(options.executionProviders, 'loadClassifier: executionProviders') : undefined;
+  // checked before the (slow) build: a bad provider name or calibration directory fails fast, whatever the weights
+  const executionProviders = engine !== 'tfjs' ? resolveExecutionProviders(options.executionProviders, 'loadClassifier: executionProviders') : undefined;
+  const files = engine === 'onnx-int8' ? await int8Files(options, 'loadClassifier') : undefined;
   const { network, labels, resizeKernel } = await buildWithWeights(options);
   const { config } = network;
   const size = config.inputSize;
@@ -239,8 +292,10 @@ export async function loadClassifier(partial: LoadClassifierOptions = {}): Promi
     network.model.dispose();
     throw error;
   }
-  const forward = engine === 'onnx' ? await onnxForward(network.model, config, { ...options, executionProviders }) : tfjsForward(network.model, config);
   const kernel = options.resizeKernel ?? resizeKernel;
+  const forward = engine === 'tfjs'
+    ? tfjsForward(network.model, config)
+    : await onnxForward(network.model, config, { ...options, executionProviders }, files === undefined ? undefined : { files, kernel });
   const info: ModelInfo = {
     name: options.name ?? `nasnet-${config.numCells}@${config.penultimateFilters}`,
     task: 'classification',
@@ -248,29 +303,43 @@ export async function loadClassifier(partial: LoadClassifierOptions = {}): Promi
     inputWidth: size,
     inputHeight: size,
     numClasses: config.classes,
-    engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
+    engine: engine === 'onnx' ? 'onnxruntime-node' : engine === 'onnx-int8' ? 'onnxruntime-node-int8' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
     ...(executionProviders === undefined ? {} : { executionProviders }),
   };
 
   return {
     info,
     async classify(image: Uint8Array, classifyOptions: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }> {
-      const k = classifyOptions.topK ?? DEFAULT_TOP_K;
-      if (!Number.isInteger(k) || k < 1) throw new NasnetError('INVALID_ARGUMENT', `classify: topK must be a positive integer; received ${k}`);
-      const fitted = await fitRgb(image, { width: size, height: size, mode: 'stretch', kernel, maxPixels: options.maxPixels, minSide: MIN_MODEL_IMAGE_SIDE });
-      const input = new Float32Array(fitted.image.data.length);
-      for (let i = 0; i < input.length; i++) input[i] = (fitted.image.data[i] as number) / 127.5 - 1;
-      const probs = await forward.run(input, 1);
-      const predictions = topK(probs, Math.min(k, config.classes)).map(({ classId, score }) => ({
-        classId,
-        wnid: table[classId]!.wnid,
-        label: table[classId]!.label,
-        score,
-      }));
-      return { predictions, image: fitted.meta };
+      return (await classifyBatch([image], classifyOptions))[0]!;
     },
+    classifyBatch,
     dispose() {
       void forward.dispose();
     },
   };
+
+  async function classifyBatch(images: readonly Uint8Array[], classifyOptions: ClassifyOptions = {}): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }[]> {
+      const k = classifyOptions.topK ?? DEFAULT_TOP_K;
+      if (!Number.isInteger(k) || k < 1) throw new NasnetError('INVALID_ARGUMENT', `classify: topK must be a positive integer; received ${k}`);
+      if (!Array.isArray(images) || images.length === 0) {
+        throw new NasnetError('INVALID_ARGUMENT', `classifyBatch: images must be a non-empty array of encoded images; received ${Array.isArray(images) ? 'an empty array' : typeof images}`);
+      }
+      const inputs = await Promise.all(images.map((image) => preprocess(image, size, kernel, options.maxPixels)));
+      const pixels = size * size * 3;
+      let batch = inputs[0]!.input;
+      if (inputs.length > 1) {
+        batch = new Float32Array(inputs.length * pixels);
+        inputs.forEach(({ input }, n) => batch.set(input, n * pixels));
+      }
+      const probs = await forward.run(batch, inputs.length);
+      return inputs.map(({ meta }, n) => ({
+        predictions: topK(probs.subarray(n * config.classes, (n + 1) * config.classes), Math.min(k, config.classes)).map(({ classId, score }) => ({
+          classId,
+          wnid: table[classId]!.wnid,
+          label: table[classId]!.label,
+          score,
+        })),
+        image: meta,
+      }));
+  }
 }

@@ -37,6 +37,18 @@ export interface LoadDetectorOptions extends InferenceEngineOptions {
   readonly weights?: string;
   /** Fetch a published name that is not cached yet (default: only when NASNET_FETCH=1). */
   readonly fetch?: boolean;
+  /**
+   * Proposals kept per image at test time, i.e. ROIs through the box head (default: the checkpoint's
+   * `proposals.test.postNmsTopN`; the TF OD API's faster_rcnn_nas "lowproposals" configs use 50). Stage 2
+   * runs once per ROI, so on a NASNet box head this sets most of the latency (BENCHMARKS.md).
+   */
+  readonly proposals?: number;
+  /**
+   * ROI align samples per bin and axis (default: the checkpoint's `roiSamplingRatio`). 1 samples each bin
+   * once, as the OD API's crop_and_resize does; measured on the embedded detector it kept AP (BENCHMARKS.md)
+   * and it cuts ROI align, a third of NASNet-A Mobile's stage-2 time, by about half.
+   */
+  readonly roiSamplingRatio?: number;
 }
 
 /** The directory to load: the default, a path, or a published OD API name's unpacked tarball. */
@@ -58,14 +70,23 @@ interface DetectorArtifact {
 }
 
 /** Builds the detector a checkpoint describes and loads its weights (optimizer slots are ignored). */
-export async function loadFasterRcnn(dir: string): Promise<FasterRcnn> {
+export async function loadFasterRcnn(dir: string, overrides: { readonly proposals?: number; readonly roiSamplingRatio?: number } = {}): Promise<FasterRcnn> {
+  const { proposals, roiSamplingRatio } = overrides;
+  for (const [field, value, min] of [['proposals', proposals, 1], ['roiSamplingRatio', roiSamplingRatio, 1]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+      throw new NasnetError('INVALID_ARGUMENT', `loadDetector: ${field} must be an integer >= ${min}; received ${JSON.stringify(value)}`, { field });
+    }
+  }
   const loaded = await loadCheckpoint(dir);
   try {
     const config = loaded.config as Partial<DetectorArtifact> | null;
     if (config === null || typeof config !== 'object' || config.task !== 'detection' || typeof config.model !== 'object') {
       throw new NasnetError('CHECKPOINT_INVALID', `loadDetector: ${dir} is not a detector checkpoint (config.task must be "detection")`);
     }
-    const model = new FasterRcnn(config.model);
+    let modelConfig = config.model;
+    if (proposals !== undefined) modelConfig = { ...modelConfig, proposals: { ...modelConfig.proposals, test: { ...modelConfig.proposals?.test, postNmsTopN: proposals } } };
+    if (roiSamplingRatio !== undefined) modelConfig = { ...modelConfig, roiSamplingRatio };
+    const model = new FasterRcnn(modelConfig);
     try {
       assignWeights(model, loaded.weights);
     } catch (error) {
@@ -177,7 +198,7 @@ export async function loadDetector(partial: LoadDetectorOptions = {}): Promise<D
     throw new NasnetError('INVALID_ARGUMENT', `loadDetector: engine must be "onnx" or "tfjs"; received ${JSON.stringify(engine)}`);
   }
   if (await isOdapiDirectory(options.weights)) return loadOdapiDetector({ ...options, engine }, checkDetectOptions);
-  const model = await loadFasterRcnn(options.weights);
+  const model = await loadFasterRcnn(options.weights, { proposals: options.proposals, roiSamplingRatio: options.roiSamplingRatio });
   const cache = options.onnxCache === false ? undefined : { weights: options.weights, logger: options.logger };
   let onnx: Awaited<ReturnType<typeof onnxRunner>> | undefined;
   try {

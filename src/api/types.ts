@@ -49,6 +49,8 @@ export interface Classifier {
   readonly info: ModelInfo;
   /** `image` is an encoded image (JPEG, PNG, ...). */
   classify(image: Uint8Array, options?: ClassifyOptions): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }>;
+  /** Several images in one forward pass (decoded concurrently); results in the order of `images`. Optional: loadClassifier's classifiers have it. */
+  classifyBatch?(images: readonly Uint8Array[], options?: ClassifyOptions): Promise<{ predictions: ClassPrediction[]; image: ImageMeta }[]>;
   dispose(): void;
 }
 

@@ -1,5 +1,6 @@
 // nasnet classify IMAGE... [--weights NAME|FILE|DIR] [--fetch] [--backbone mobile|large|cifar] [--top-k K]
-//                          [--engine onnx|tfjs] [--backend auto|wasm|cpu|tensorflow] [--threads N]
+//                          [--engine onnx|onnx-int8|tfjs] [--calibrate DIR] [--calibration-images N]
+//                          [--backend auto|wasm|cpu|tensorflow] [--threads N]
 // nasnet classify --dataset DIR [...]: top-1 / top-5 accuracy on a labelled image folder
 // Prints one JSON array to stdout, an entry per image: {image, predictions:[{classId, wnid, label, score}]}
 // (scores are softmax probabilities), or {image, error:{code, message}} for an image that cannot be read.
@@ -9,7 +10,7 @@
 // Exit codes: 0 all classified, 2 bad command line, 3 unreadable weights or image, 4 invalid weights or
 // image, 5 bad config, 6 engine unavailable (for images: the code of the first one that failed).
 import { readFile } from 'node:fs/promises';
-import { loadClassifier, type InferenceEngine } from '../api/classifier.js';
+import { INFERENCE_ENGINES, loadClassifier, type InferenceEngine } from '../api/classifier.js';
 import { defaultClassifierPath } from '../api/defaults.js';
 import { initEngine, parseEngineRequest } from '../../core/engine.js';
 import { EXIT, NasnetError, isNasnetError } from '../../core/errors.js';
@@ -34,7 +35,10 @@ Options:
   --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default: the one the
                      file's weights fit; a published name sets its own)
   --top-k K          predictions per image (default 5)
-  --engine NAME      onnx (onnxruntime-node, default) or tfjs
+  --engine NAME      onnx (onnxruntime-node, default), onnx-int8 (int8 quantized at load, needs --calibrate)
+                     or tfjs
+  --calibrate DIR    onnx-int8: images to calibrate the activation ranges on (searched recursively)
+  --calibration-images N  onnx-int8: at most N of them, evenly spread (default 300)
   --backend NAME     TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
   --threads N        onnxruntime threads (default: one per core)
   -h, --help         this text
@@ -60,6 +64,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     backbone: { type: 'string' },
     'top-k': { type: 'string' },
     engine: { type: 'string' },
+    calibrate: { type: 'string' },
+    'calibration-images': { type: 'string' },
     backend: { type: 'string' },
     threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -76,7 +82,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     throw new NasnetError('INVALID_ARGUMENT', `--backbone must be one of ${Object.keys(NASNET_PRESETS).join(', ')}; received ${JSON.stringify(backbone)}`);
   }
   const engine = (values.engine ?? 'onnx') as InferenceEngine;
-  if (engine !== 'onnx' && engine !== 'tfjs') throw new NasnetError('INVALID_ARGUMENT', `--engine must be onnx or tfjs; received ${JSON.stringify(values.engine)}`);
+  if (!INFERENCE_ENGINES.includes(engine)) throw new NasnetError('INVALID_ARGUMENT', `--engine must be one of ${INFERENCE_ENGINES.join(', ')}; received ${JSON.stringify(values.engine)}`);
+  if (engine === 'onnx-int8' && values.calibrate === undefined) throw new NasnetError('INVALID_ARGUMENT', '--engine onnx-int8 needs --calibrate DIR (images to calibrate on)');
   const topK = positiveInt('--top-k', values['top-k'], 5);
   const threads = values.threads === undefined ? undefined : positiveInt('--threads', values.threads, 1);
 
@@ -87,6 +94,8 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     ...(values.fetch === true ? { fetch: true } : {}),
     engine,
     threads,
+    calibrate: values.calibrate,
+    calibrationImages: positiveInt('--calibration-images', values['calibration-images'], 300),
   });
   if (values.dataset !== undefined) {
     try {

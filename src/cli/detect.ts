@@ -28,6 +28,10 @@ Options:
   --min-score X          drop detections below X (default ${DEFAULT_MIN_SCORE}, as the service; with --dataset
                          0.001, the low-score tail that COCO AP needs)
   --max-detections N     per image (default 100)
+  --proposals N          ROIs per image through the box head (default: the checkpoint's test setting; the
+                         OD API's "lowproposals" configs use 50; fewer is faster, see BENCHMARKS.md)
+  --roi-sampling-ratio N ROI align samples per bin and axis (default: the checkpoint's; 1 = the OD API's
+                         crop_and_resize, cheaper)
   --engine NAME          onnx (onnxruntime-node, default) or tfjs
   --backend NAME         TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)
   --threads N            onnxruntime threads (default: one per core)
@@ -109,7 +113,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
     weights: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, images: { type: 'string' },
     'min-score': { type: 'string' }, 'max-detections': { type: 'string' }, engine: { type: 'string' },
-    backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    backend: { type: 'string' }, threads: { type: 'string' }, proposals: { type: 'string' }, 'roi-sampling-ratio': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.stdout.write(USAGE);
@@ -129,7 +133,10 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const threads = values.threads === undefined ? undefined : numberFlag('--threads', values.threads, 1, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
 
   await initEngine({ backend: parseEngineRequest(values.backend, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });
-  const detector = await loadDetector({ weights: values.weights ?? defaultDetectorPath(), engine, threads });
+  const proposals = values.proposals === undefined ? undefined : numberFlag('--proposals', values.proposals, 1, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+  const roiSamplingRatio = values['roi-sampling-ratio'] === undefined ? undefined
+    : numberFlag('--roi-sampling-ratio', values['roi-sampling-ratio'], 1, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+  const detector = await loadDetector({ weights: values.weights ?? defaultDetectorPath(), engine, threads, proposals, roiSamplingRatio });
   let json: unknown;
   let failed: number = EXIT.OK;
   try {

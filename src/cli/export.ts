@@ -19,6 +19,10 @@ Options:
   --max-batch-size N     triton max_batch_size (default 8)
   --max-queue-delay-us N triton dynamic_batching max_queue_delay_microseconds (default 2000)
   --instances N          triton instance_group count, KIND_CPU (default 1)
+  --quantize int8        classifier: static int8 quantization (QDQ: per-channel symmetric int8 weights,
+                         per-tensor uint8 activations, min/max calibrated on --calibrate; src/onnx/quantize.ts)
+  --calibrate DIR        images to calibrate on (searched recursively; a few hundred is enough)
+  --calibration-images N at most N of them, evenly spread (default 300)
   -h, --help             this text
 
 Classifier graph: input "image" float32 [N, S, S, 3] NHWC, RGB resized to S x S (the model's input size)
@@ -111,6 +115,9 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     'max-batch-size': { type: 'string' },
     'max-queue-delay-us': { type: 'string' },
     instances: { type: 'string' },
+    quantize: { type: 'string' },
+    calibrate: { type: 'string' },
+    'calibration-images': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, false);
   if (values.help) {
@@ -136,10 +143,15 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     throw usageError(`--out must be a .onnx file for a classifier; received ${out}`);
   }
 
+  const quantize = oneOf<'int8'>('--quantize', values.quantize, ['int8'], undefined);
+  if (quantize !== undefined && task !== 'classification') throw usageError('--quantize int8 is implemented for classifiers only (the detector: see BENCHMARKS.md)');
+  if (quantize !== undefined && values.calibrate === undefined) throw usageError('--quantize int8 needs --calibrate DIR (images to calibrate on)');
+  const calibrationImages = integer('--calibration-images', values['calibration-images'], 1, 300);
+
   await initEngine({ backend: 'cpu' });
   const written: string[] = [];
   if (task === 'classification') {
-    const exported = await exportClassifier({ weights, backbone });
+    const exported = await exportClassifier({ weights, backbone, quantize, calibrate: values.calibrate, calibrationImages });
     if (format === 'onnx') {
       await writeBytes(out, exported.onnx);
       written.push(out);

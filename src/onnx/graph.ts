@@ -1,7 +1,7 @@
 // The mutable ONNX graph the exporter builds and the optimisation passes rewrite: nodes in topological
 // order, initializers by name, and the queries the passes share (who produces a value, how many nodes
 // read it, an attribute's value, an initializer's floats).
-import { floatTensor, int64Tensor, type AttributeValue, type OnnxNode, type OnnxTensor } from './proto.js';
+import { floatTensor, int64Tensor, type AttributeValue, type DataTypeCode, type OnnxNode, type OnnxTensor } from './proto.js';
 
 export const ints = (value: readonly number[]): AttributeValue => ({ kind: 'ints', value });
 export const int = (value: number): AttributeValue => ({ kind: 'int', value });
@@ -36,6 +36,13 @@ export class GraphBuilder {
   int64s(prefix: string, values: readonly number[]): string {
     const name = this.unique(prefix);
     this.tensors.set(name, int64Tensor(name, values));
+    return name;
+  }
+
+  /** An initializer of any type from its raw little-endian bytes (int8 weights, uint8 zero points). */
+  tensor(prefix: string, dims: readonly number[], dataType: DataTypeCode, raw: Uint8Array): string {
+    const name = this.unique(prefix);
+    this.tensors.set(name, { name, dims, dataType, raw });
     return name;
   }
 
@@ -120,4 +127,16 @@ export function withChanges(
     else attributes[key] = value;
   }
   return { ...node, inputs: changes.inputs ?? node.inputs, outputs: changes.outputs ?? node.outputs, attributes };
+}
+
+/** Removes Identity nodes (the BatchNorm fold leaves them); their readers read the source. Graph outputs keep theirs. */
+export function dropIdentities(graph: GraphBuilder, graphOutputs: readonly string[]): void {
+  const alias = new Map<string, string>();
+  const kept: OnnxNode[] = [];
+  for (const node of graph.nodes) {
+    const inputs = node.inputs.map((name) => alias.get(name) ?? name);
+    if (node.opType === 'Identity' && !graphOutputs.includes(node.outputs[0]!)) alias.set(node.outputs[0]!, inputs[0]!);
+    else kept.push({ ...node, inputs });
+  }
+  graph.nodes = kept;
 }

@@ -79,7 +79,7 @@ class Writer {
   }
 }
 
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 export type AttributeValue =
@@ -101,7 +101,7 @@ export interface OnnxTensor {
   readonly name: string;
   readonly dims: readonly number[];
   readonly dataType: DataTypeCode;
-  /** Little-endian raw bytes of the data (float32, int32 or int64). */
+  /** Little-endian raw bytes of the data (float32, uint8, int8, int32 or int64). */
   readonly raw: Uint8Array;
 }
 

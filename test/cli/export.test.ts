@@ -100,3 +100,22 @@ test('bad command lines exit 2, unreadable weights 3; --help documents the graph
   assert.equal(help.code, EXIT.OK);
   assert.match(help.stdout, /output "probs" float32 \[N, K\] softmax probabilities/);
 });
+
+test('--quantize int8 --calibrate DIR writes a QDQ graph with the same signature; without --calibrate or for a detector: exit 2', async () => {
+  const images = join(dir, 'calibration');
+  const { generateSyntheticClasses } = await import('../../data/synthetic_classes.js');
+  await generateSyntheticClasses({ outDir: images, trainPerClass: 3, valPerClass: 0, seed: 9, size: 32 });
+  const float = join(dir, 'classifier.onnx');
+  if (!existsSync(float)) assert.equal((await runCli(main, '--out', float)).code, EXIT.OK);
+  const out = join(dir, 'classifier_int8.onnx');
+  const result = await runCli(main, '--out', out, '--quantize', 'int8', '--calibrate', images, '--calibration-images', '20');
+  assert.equal(result.code, EXIT.OK, result.stderr);
+  const bytes = readFileSync(out);
+  assert.deepEqual(readOnnxSignature(bytes), readOnnxSignature(readFileSync(float)));
+  assert.ok(bytes.includes(Buffer.from('QuantizeLinear')) && bytes.includes(Buffer.from('DequantizeLinear')));
+  assert.ok(bytes.length < readFileSync(float).length / 2, 'int8 weights: under half the float graph');
+  for (const args of [['--out', out, '--quantize', 'int8'], ['--out', out, '--quantize', 'int4', '--calibrate', images], ['--out', join(dir, 'det'), '--task', 'detection', '--quantize', 'int8', '--calibrate', images]]) {
+    const bad = await runCli(main, ...args);
+    assert.equal(bad.code, EXIT.USAGE, `${args.join(' ')}: ${bad.stderr}`);
+  }
+});

@@ -103,3 +103,10 @@ describe('resizePilNearest', () => {
     );
   });
 });
+
+test('resizePilNearest at the same size returns the pixels unchanged, in a copy', () => {
+  const image = { data: Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => (i * 37) % 256), width: 3, height: 2 };
+  const out = resizePilNearest(image, planFit(3, 2, 3, 2, 'stretch'));
+  assert.deepEqual({ ...out, data: [...out.data] }, { data: [...image.data], width: 3, height: 2 });
+  assert.notEqual(out.data, image.data);
+});
