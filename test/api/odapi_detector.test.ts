@@ -111,11 +111,18 @@ describe('CLI and service on an OD API export directory', () => {
     for (const graph of ['rpn', 'head']) assert.ok((await stat(join(out, `${graph}.onnx`))).size > 100_000);
   });
 
-  test('the registry: a path is the "directory" kind; frcnn-nas-coco needs its directory', async () => {
+  test('the registry: a path is the "directory" kind; frcnn-nas-coco alone is the cached name (uncached: the fetch command)', async () => {
     assert.equal(resolveModelKind('detection', dir), 'directory');
     assert.equal(resolveModelKind('detection', './models/x'), 'directory');
     const context = { modelsDir: root, maxPixels: 4_000_000, engine: 'wasm' };
-    await assert.rejects(loadRegistered({ kind: FRCNN_NAS_COCO_KIND }, context), /frcnn-nas-coco:DIR/);
+    const savedHome = process.env.NASNET_HOME;
+    process.env.NASNET_HOME = join(root, 'empty-cache');
+    try {
+      await assert.rejects(loadRegistered({ kind: FRCNN_NAS_COCO_KIND }, context), /WEIGHTS_UNAVAILABLE|nasnet weights fetch frcnn-nas-coco/);
+    } finally {
+      if (savedHome === undefined) delete process.env.NASNET_HOME;
+      else process.env.NASNET_HOME = savedHome;
+    }
     const named = await loadRegistered({ kind: FRCNN_NAS_COCO_KIND, weights: 'faster_rcnn_nas_replica' }, context); // relative to modelsDir
     try {
       assert.equal(named.info.name, FRCNN_NAS_COCO_KIND);
