@@ -5,9 +5,11 @@
 //   go -> LSTM -> head_input -> softmax over b+2 -> token -> embedding -> LSTM -> ... (x 50)
 //
 // Shape shorthand: B samples in a batch, U = 100 units, G = 4U gate pre-activations, C choices of a decision.
-// Ours (the paper does not say): one softmax head per decision kind (input / op / combine) shared by the
-// blocks and both cells, the input head's logits cut to the block's b + 2 choices; one embedding table per
-// kind plus a learned "go" input; LSTM gates i, f, g, o, no forget-gate bias. Optional ENAS-style logits
+// Each of the 50 decisions has its own softmax classifier (as in Zoph & Le 2017 §3.1), the input
+// decisions' over the block's b + 2 choices. Ours (the papers do not say): one embedding table per decision
+// kind (input / op / combine) plus a learned "go" input; LSTM gates i, f, g, o, no forget-gate bias.
+// (A first version shared one head per kind across the 50 positions: on the synthetic task of
+// test/search/learning.test.ts it learned 3x slower, since the LSTM had to encode the position.) Optional ENAS-style logits
 // (temperature, tanh constant: Pham et al. 2018 §2.1) are off by default.
 //
 // Why plain JavaScript, not tfjs ops: 50 steps of a [B,100] LSTM are ~6,600 tiny kernels per gradient pass
@@ -75,7 +77,7 @@ export function parameterShapes(units: number): [string, number[]][] {
     ['controller/lstm/bias', [4 * units]],
     ['controller/embedding/go', [1, units]],
     ...KINDS.map((k): [string, number[]] => [`controller/embedding/${k}`, [KIND_CHOICES[k], units]]),
-    ...KINDS.flatMap((k): [string, number[]][] => [[`controller/head/${k}/kernel`, [units, KIND_CHOICES[k]]], [`controller/head/${k}/bias`, [KIND_CHOICES[k]]]]),
+    ...DECISIONS.flatMap((d, t): [string, number[]][] => [[`controller/head/${t}/kernel`, [units, d.choices]], [`controller/head/${t}/bias`, [d.choices]]]),
   ];
 }
 
@@ -184,9 +186,9 @@ export class Controller {
     }
     const spec = DECISIONS[t]!;
     const C = spec.choices;
-    const width = KIND_CHOICES[spec.kind];
-    const W = this.p(`head/${spec.kind}/kernel`);
-    const hb = this.p(`head/${spec.kind}/bias`);
+    const width = C;
+    const W = this.p(`head/${t}/kernel`);
+    const hb = this.p(`head/${t}/bias`);
     const raw = new Float64Array(B * C);
     const logSoftmax = new Float64Array(B * C);
     const { temperature: T, tanhConstant: K } = this.config;
@@ -300,10 +302,10 @@ export class Controller {
       const s = trace.steps[t]!;
       const spec = DECISIONS[t]!;
       const C = spec.choices;
-      const width = KIND_CHOICES[spec.kind];
-      const W = this.p(`head/${spec.kind}/kernel`);
-      const dW = gr(`head/${spec.kind}/kernel`);
-      const dWb = gr(`head/${spec.kind}/bias`);
+      const width = C;
+      const W = this.p(`head/${t}/kernel`);
+      const dW = gr(`head/${t}/kernel`);
+      const dWb = gr(`head/${t}/bias`);
       const dh = dhNext;
       for (let b = 0; b < B; b++) {
         const a = trace.decisions[b]![t]!;

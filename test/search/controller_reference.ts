@@ -23,8 +23,7 @@ export function referenceObjective(
     h = tf.mul(tf.sigmoid(o!), tf.tanh(c));
     const spec = DECISIONS[t]!;
     const width = KIND_CHOICES[spec.kind];
-    let logits = tf.add(tf.matMul(h, tf.reshape(w(`head/${spec.kind}/kernel`), [U, width])), w(`head/${spec.kind}/bias`));
-    logits = tf.slice(logits, [0, 0], [-1, spec.choices]);
+    let logits = tf.add(tf.matMul(h, tf.reshape(w(`head/${t}/kernel`), [U, spec.choices])), w(`head/${t}/bias`));
     if (T !== null) logits = tf.div(logits, T);
     if (K !== null) logits = tf.mul(tf.tanh(logits), K);
     const ls = tf.logSoftmax(logits);
