@@ -3,8 +3,9 @@
 // split held out of the training set). Ours: N, F and the epochs are flags (a few-minute budget on a CPU);
 // the child is the CIFAR-style network of backbones/ (3x3/1 stem of 3F filters, 32 x 32 input, no aux head,
 // no drop path: a short run does not need them), trained by trainClassifier with momentum SGD and one cosine
-// period over the run; the reward is top-1 on DIR's `val` split, which the proxy data must hold out of the
-// training images (`nasnet data digits` does; with CIFAR-10 binaries `val` is the test batch, see docs/search.md).
+// period over the run; the reward is top-1 on `holdOut` training images held out by a fixed split, or, with
+// holdOut 0, on DIR's `val` split (which `nasnet data digits` holds out of its training images; with CIFAR-10
+// binaries `val` is the test batch, so use --holdout there).
 // The child checkpoints into the trial's folder, so a retried trial resumes its own training.
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,9 +24,11 @@ export interface ProxyTask {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly imageSize: number;
+  /** Reward on this many training images held out by a fixed split (PAPER: 5,000 of CIFAR-10's 50,000); 0 = DIR's val split. */
+  readonly holdOut: number;
 }
 
-export const DEFAULT_PROXY: Omit<ProxyTask, 'data'> = { epochs: 1, cells: 1, filters: 4, batchSize: 32, learningRate: 0.05, imageSize: 32 };
+export const DEFAULT_PROXY: Omit<ProxyTask, 'data'> = { epochs: 1, cells: 1, filters: 4, batchSize: 32, learningRate: 0.05, imageSize: 32, holdOut: 0 };
 
 export interface TrialSpec {
   readonly id: string;
@@ -51,6 +54,7 @@ export function resolveProxyTask(partial: Partial<ProxyTask> & { data: string })
   for (const field of ['epochs', 'cells', 'filters', 'batchSize', 'imageSize'] as const) {
     if (!Number.isInteger(proxy[field]) || proxy[field] < 1) throw new NasnetError('INVALID_CONFIG', `proxy.${field} must be a positive integer; received ${proxy[field]}`, { field });
   }
+  if (!Number.isInteger(proxy.holdOut) || proxy.holdOut < 0) throw new NasnetError('INVALID_CONFIG', `proxy.holdOut must be an integer >= 0; received ${proxy.holdOut}`, { field: 'holdOut' });
   if (proxy.filters % 4 !== 0) throw new NasnetError('INVALID_CONFIG', `proxy.filters (F) must be a multiple of 4 (penultimate filters 24 F must be a multiple of 96); received ${proxy.filters}`, { field: 'filters' });
   if (proxy.imageSize < 32) throw new NasnetError('INVALID_CONFIG', `proxy.imageSize must be >= 32; received ${proxy.imageSize}`, { field: 'imageSize' });
   if (!(proxy.learningRate > 0)) throw new NasnetError('INVALID_CONFIG', `proxy.learningRate must be > 0; received ${proxy.learningRate}`, { field: 'learningRate' });
@@ -92,6 +96,7 @@ export const trainTrial: TrialTrainer = async (spec) => {
     augment: { pad: 0, flipProbability: 0 },
     seed: spec.seed,
     valLimit: 0,
+    holdOut: proxy.holdOut,
   }, { stream: quiet() });
   const last = result.state.history[result.state.history.length - 1];
   const reward = last?.validation.val_accuracy;

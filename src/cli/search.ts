@@ -14,7 +14,7 @@ import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStre
 const USAGE = `Usage:
   nasnet search --data DIR --out RUN [--strategy ppo|random|evolution] [--trials N] [--workers K]
                 [--epochs E] [--cells N] [--filters F] [--seed S] [--batch B] [--ppo-preset paper|small]
-                [--lr X] [--population P] [--sample S] [--max-attempts A] [--backend NAME]
+                [--lr X] [--population P] [--sample S] [--max-attempts A] [--holdout N] [--backend NAME]
   nasnet search resume RUN [--workers K] [--backend NAME]
   nasnet search status RUN [--json]
   nasnet search export RUN [--top K] --out best.json
@@ -37,6 +37,8 @@ Options:
   --ppo-preset NAME   small (lr 0.03, default) or paper (lr 0.00035, for ~20,000 children)
   --lr X              controller learning rate (overrides the preset)
   --population P, --sample S   aging evolution (default 20, 5)
+  --holdout N         reward on N training images held out by a fixed split (0 = DIR/val; default 0;
+                      use it with CIFAR-10 binaries, whose val is the test batch; PAPER: 5,000)
   --max-attempts A    attempts of a failing trial before it is recorded as failed (default 3)
   --json              status as JSON {done, failed, running, waiting, best, ...}
   --top K             export the K best cells (default 1)
@@ -50,7 +52,7 @@ const RUN_FLAGS = {
   data: { type: 'string' }, out: { type: 'string' }, strategy: { type: 'string' }, trials: { type: 'string' }, batch: { type: 'string' },
   workers: { type: 'string' }, epochs: { type: 'string' }, cells: { type: 'string' }, filters: { type: 'string' }, seed: { type: 'string' },
   'ppo-preset': { type: 'string' }, lr: { type: 'string' }, population: { type: 'string' }, sample: { type: 'string' },
-  'max-attempts': { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'max-attempts': { type: 'string' }, holdout: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function num(values: Record<string, unknown>, name: string): number | undefined {
@@ -93,7 +95,7 @@ async function start(argv: string[], io: CliStreams): Promise<number> {
     ppo: { ...PPO_PRESETS[preset as keyof typeof PPO_PRESETS], ...defined({ learningRate: num(values, 'lr') }) },
     evolution: defined({ population: num(values, 'population'), sample: num(values, 'sample') }),
     proxy: { data: resolve(values.data!), // absolute: `resume` may run from another folder
-      ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters') }) },
+      ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters'), holdOut: num(values, 'holdout') }) },
   });
   await createRun(values.out!, config);
   return execute(values.out!, num(values, 'workers') ?? 1, values.backend, io);

@@ -7,6 +7,7 @@ import { decodeRgb } from '../../core/image_io.js';
 import { DIGITS_SPLIT, loadDigits, writeDigitsFolder } from '../../data/digits.js';
 import { main } from '../../src/cli/data.js';
 import { runCli } from '../helpers/cli.js';
+import type { ClassificationSource } from '../../data/classification_source.js';
 
 test('the shipped digits: 1,797 images of 64 pixels 0..16, every class 0..9 present, first image a 0', async () => {
   const samples = await loadDigits();
@@ -36,4 +37,23 @@ test('nasnet data digits writes train/val/test image folders (1,197/300/300), di
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('holdOutSplit: a fixed seeded split, disjoint and complete; the held-out part keeps labels and images', async () => {
+  const { holdOutSplit } = await import('../../data/classification_source.js');
+  const labels = Array.from({ length: 20 }, (_, i) => i % 3);
+  const source: ClassificationSource = {
+    origin: 'mem', count: 20, classes: ['a', 'b', 'c'],
+    label: (i: number) => labels[i]!,
+    load: async (i: number) => ({ data: Uint8Array.of(i, i, i), width: 1, height: 1 }),
+  };
+  const a = holdOutSplit(source, 5);
+  const b = holdOutSplit(source, 5);
+  const ids = async (s: ClassificationSource): Promise<number[]> => Promise.all(Array.from({ length: s.count }, async (_, i) => (await s.load(i, 1)).data[0]!));
+  const [train, held] = [await ids(a.train), await ids(a.heldOut)];
+  assert.deepEqual([train.length, held.length], [15, 5]);
+  assert.deepEqual([...train, ...held].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(await ids(b.heldOut), held);
+  assert.deepEqual(Array.from({ length: 5 }, (_, i) => a.heldOut.label(i)), held.map((i) => labels[i]));
+  assert.throws(() => holdOutSplit(source, 20), /held-out count must be an integer in \[1, 19\]/);
 });

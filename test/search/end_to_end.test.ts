@@ -1,5 +1,5 @@
 // The paper's point, end to end at toy scale: a real search on digits (2 children of 1 cell @ F = 4, 1 epoch on
-// 100 images, on a worker thread) -> status -> export -> `nasnet train --task classification --genotype` ->
+// 80 images, rewarded on 20 held out of the 100 training images, on a worker thread) -> status -> export -> `nasnet train --task classification --genotype` ->
 // loadClassifier (what `nasnet serve` loads) -> classify. Also: `report --plot` writes a PNG.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,8 +39,13 @@ before(async () => {
 test('search (tiny, real children) -> status -> export -> train --genotype -> loadClassifier -> classify', { timeout: 900_000 }, async (t) => {
   t.after(() => rm(root, { recursive: true, force: true }));
   const run = join(root, 'run');
-  const searched = await runCli(searchMain, '--data', data, '--out', run, '--strategy', 'ppo', '--trials', '2', '--batch', '2', '--workers', '1', '--epochs', '1', '--cells', '1', '--filters', '4', '--seed', '3', '--backend', 'wasm');
+  const searched = await runCli(searchMain, '--data', data, '--out', run, '--strategy', 'ppo', '--trials', '2', '--batch', '2', '--workers', '1', '--epochs', '1', '--cells', '1', '--filters', '4', '--seed', '3', '--holdout', '20', '--backend', 'wasm');
   assert.equal(searched.code, 0, searched.stderr);
+  // The reward is top-1 on 20 held-out training images: a multiple of 1/20.
+  for (const name of await readdir(join(run, 'results'))) {
+    const reward = (JSON.parse(await readFile(join(run, 'results', name), 'utf8')) as { reward: number | null }).reward;
+    if (reward !== null) assert.ok(Math.abs(reward * 20 - Math.round(reward * 20)) < 1e-9, `reward ${reward}`);
+  }
   assert.match(searched.stderr, /batch 1\/1 {2}mean \d\.\d{4} {2}baseline \d\.\d{4} {2}entropy \d+\.\d{2} {2}best \d\.\d{4} \(t0000[01]\) {2}done \d failed \d running 0/);
 
   const status = await runCli(searchMain, 'status', run, '--json');
