@@ -24,7 +24,7 @@ import { runTraining, type TrainingState, type TrainingTask } from '../core/trai
 import { learningRateAt, type LrSchedule } from '../core/training/lr_schedule.js';
 import { Optimizer, type TrainableVariable } from '../core/training/optimizers.js';
 import { batchesPerEpoch, classificationBatches, type ClassificationBatch } from '../data/batcher.js';
-import { openClassificationData, type ClassificationSource } from '../data/classification_source.js';
+import { holdOutSplit, openClassificationData, type ClassificationSource } from '../data/classification_source.js';
 import { deriveSeed } from '../data/seed.js';
 import { setDropPathProgress } from '../cells/drop_path.js';
 import {
@@ -143,8 +143,10 @@ export class ClassificationTrainingTask implements TrainingTask<ClassificationBa
   /** Opens the data (train and val splits) and builds the network. */
   static async create(input: ClassificationTrainingInput): Promise<ClassificationTrainingTask> {
     const options = resolveClassificationTraining(input);
-    const train = await openClassificationData(options.data, 'train');
-    const opened = await openClassificationData(options.data, 'val', train.classes);
+    const all = await openClassificationData(options.data, 'train');
+    const split = options.holdOut > 0 ? holdOutSplit(all, options.holdOut) : undefined;
+    const train = split?.train ?? all;
+    const opened = split?.heldOut ?? (await openClassificationData(options.data, 'val', train.classes));
     const val = options.valLimit > 0 && opened.count > options.valLimit ? { ...opened, count: options.valLimit } : opened;
     const network = buildNasnet(trainingBackbone(options, train.classes.length));
     return new ClassificationTrainingTask(options, network, train, val);

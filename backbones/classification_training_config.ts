@@ -66,6 +66,8 @@ export interface ClassificationTrainingOptions {
   readonly augment: ClassificationAugment;
   /** Validation images scored each epoch, the first N in file order (0 = all). */
   readonly valLimit: number;
+  /** Validate on this many training images held out by a fixed seeded split instead of the data's val split (0 = off). */
+  readonly holdOut: number;
 }
 
 export const DEFAULT_CLASSIFICATION_TRAINING: Omit<ClassificationTrainingOptions, 'data' | 'out'> = {
@@ -89,6 +91,7 @@ export const DEFAULT_CLASSIFICATION_TRAINING: Omit<ClassificationTrainingOptions
   checkpointEverySteps: 0,
   augment: DEFAULT_CLASSIFICATION_AUGMENT,
   valLimit: 0,
+  holdOut: 0,
 };
 
 /** Slim CIFAR's BN decay: Keras' 0.9997 would barely move the moving statistics in a short run. */
@@ -120,6 +123,7 @@ const NUMERIC_RULES: readonly (readonly [NumericField, number, number, boolean, 
   ['seed', -2147483648, 2147483647, true, false],
   ['checkpointEverySteps', 0, Number.MAX_SAFE_INTEGER, true, false],
   ['valLimit', 0, Number.MAX_SAFE_INTEGER, true, false],
+  ['holdOut', 0, Number.MAX_SAFE_INTEGER, true, false],
 ];
 
 function checkNumber(field: string, value: unknown, [min, max, integer, exclusive]: readonly [number, number, boolean, boolean]): void {

@@ -9,6 +9,7 @@ import { NasnetError } from '../core/errors.js';
 import { loadImageFolder, type ImageFolderDataset } from './image_folder.js';
 import { cifar10Image, isCifar10Dir, loadCifar10, type Cifar10Split } from './cifar10.js';
 import { resizeBilinear } from './augment.js';
+import { createPrng } from '../core/prng.js';
 
 export interface ClassificationSource {
   /** Where the samples come from (a path), for logs and errors. */
@@ -94,4 +95,30 @@ export async function openClassificationData(root: string, split: 'train' | 'val
     );
   }
   return imageFolderSource(await loadImageFolder(folder, classes === undefined ? {} : { classes }));
+}
+
+/**
+ * Splits a source into a training part and `count` held-out samples: the last `count` of a permutation
+ * seeded by `seed` alone (never by a model seed), so every run over the same data holds out the same
+ * samples. For a validation split held out of the training set (PAPER §4: 5,000 of CIFAR-10's 50,000).
+ */
+export function holdOutSplit(source: ClassificationSource, count: number, seed = 0): { train: ClassificationSource; heldOut: ClassificationSource } {
+  if (!Number.isInteger(count) || count < 1 || count >= source.count) {
+    throw new NasnetError('INVALID_CONFIG', `holdOutSplit: the held-out count must be an integer in [1, ${source.count - 1}] for ${source.origin}; received ${count}`, { field: 'holdOut' });
+  }
+  const order = createPrng(seed).shuffle(Array.from({ length: source.count }, (_, i) => i));
+  const view = (indices: number[], part: string): ClassificationSource => ({
+    origin: `${source.origin} (${part})`,
+    count: indices.length,
+    classes: source.classes,
+    label(index) {
+      checkIndex(source.origin, index, indices.length);
+      return source.label(indices[index]!);
+    },
+    load(index, side) {
+      checkIndex(source.origin, index, indices.length);
+      return source.load(indices[index]!, side);
+    },
+  });
+  return { train: view(order.slice(0, source.count - count), 'train part'), heldOut: view(order.slice(source.count - count), 'held out') };
 }
