@@ -2,6 +2,7 @@
 import { NasnetError } from '../../core/errors.js';
 import { shapesConfigForSize, generateShapesDataset } from '../../data/shapes.js';
 import { generateSyntheticClasses } from '../../data/synthetic_classes.js';
+import { writeDigitsFolder } from '../../data/digits.js';
 import { IMAGE_FILE_FORMATS, type ImageFileOptions, type ImageFileFormat } from '../../data/dataset_writer.js';
 import { EXIT, isDirectRun, parseFlags, reportError, runMain, type CliStreams } from './run.js';
 
@@ -10,6 +11,7 @@ const USAGE = `Usage:
                       [--min-object-size PX] [--max-object-size PX] [--format png|jpeg] [--quality 92]
   nasnet data classes --out DIR --train-per-class N --val-per-class M [--seed S] [--size 32]
                       [--format png|jpeg] [--quality 92]
+  nasnet data digits  --out DIR [--seed S]
 
 shapes   a COCO-format detection set: six shape classes (circle, square, triangle, star, cross, ring) of
          random colour, size and rotation, some overlapping, on textured noisy backgrounds. Writes
@@ -17,6 +19,9 @@ shapes   a COCO-format detection set: six shape classes (circle, square, triangl
          Object sizes (circumscribed diameter) default to 16..120 px at --size 320, scaled with --size.
 classes  an image-folder classification set: ten classes (six shapes, four textures) of SIZE x SIZE
          images in DIR/train/<class>/ and DIR/val/<class>/.
+digits   the UCI handwritten digits (1,797 8x8 images, scikit-learn's copy; attribution in the package's
+         data/digits/README.md) as an image folder: DIR/train (1,197), DIR/val (300, held out of the
+         training set: the search reward), DIR/test (300); the split is a shuffle seeded by --seed.
 
 The same --seed (default 0) and options give identical files; image i of a split does not depend on how
 many images are generated.
@@ -131,6 +136,18 @@ async function classes(argv: string[], io: CliStreams): Promise<number> {
   return EXIT.OK;
 }
 
+async function digits(argv: string[], io: CliStreams): Promise<number> {
+  const { values } = parseFlags(argv, { out: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, false);
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return EXIT.OK;
+  }
+  const outDir = requiredString('out', values.out);
+  const summary = await writeDigitsFolder(outDir, integerFlag('seed', values.seed, { min: -2147483648, max: 2147483647, default: 0 }));
+  io.stdout.write(`wrote ${summary.images.train} train + ${summary.images.val} val + ${summary.images.test} test digit images to ${outDir} in ${summary.seconds.toFixed(1)} s\n`);
+  return EXIT.OK;
+}
+
 /** `nasnet data ...` (argv without the verb); returns the exit code, reporting errors on stderr. */
 export async function main(argv: string[], io: CliStreams = process): Promise<number> {
   const [kind, ...rest] = argv;
@@ -141,10 +158,11 @@ export async function main(argv: string[], io: CliStreams = process): Promise<nu
   try {
     if (kind === 'shapes') return await shapes(rest, io);
     if (kind === 'classes') return await classes(rest, io);
+    if (kind === 'digits') return await digits(rest, io);
   } catch (error) {
     return reportError(error, io.stderr);
   }
-  io.stderr.write(`error: unknown dataset "${kind}"; expected shapes or classes\n\n${USAGE}`);
+  io.stderr.write(`error: unknown dataset "${kind}"; expected shapes, classes or digits\n\n${USAGE}`);
   return EXIT.USAGE;
 }
 

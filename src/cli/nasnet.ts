@@ -15,8 +15,9 @@ const VERBS: Readonly<Record<string, Verb>> = {
   classify: { summary: 'classify images with a NASNet (Keras .h5 or checkpoint)', load: () => import('./classify.js') },
   convert: { summary: 'convert weights between Keras .h5 and nasnet-ts checkpoints', load: () => import('./convert.js') },
   export: { summary: 'export a model to ONNX or a Triton / KServe model repository', load: () => import('./export.js') },
-  data: { summary: 'generate synthetic datasets (shapes detection set, classification set)', load: () => import('./data.js') },
+  data: { summary: 'generate datasets (synthetic shapes and classes, UCI digits image folder)', load: () => import('./data.js') },
   train: { summary: 'train a detector (Faster R-CNN) or a classifier, resumable', load: () => import('./train.js') },
+  search: { summary: 'search a cell (controller RNN + PPO, random, evolution), resumable; status, export, report', load: () => import('./search.js') },
   detect: { summary: 'detect objects in images or a whole COCO-format set (COCO results JSON)', load: () => import('./detect.js') },
 };
 

@@ -13,6 +13,7 @@ import { readKerasWeightsFile } from '../../backbones/keras_h5.js';
 import { loadKerasWeightsIntoModel } from '../../backbones/keras_weights.js';
 import { SHAPES_DETECTOR_CONFIG, type FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { DetectionTrainingTask, type DetectionTrainingOptions } from '../../detection/training.js';
+import { readGenotypeFile } from '../../search/genotype_file.js';
 import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train [--task detection] --data DIR --out CKPT [options]
@@ -26,6 +27,7 @@ Options (--task classification has its own: nasnet train --task classification -
   --warmup N              linear warm-up steps (default 200)
   --decay-epochs A,B      multiply the rate by 0.1 at these epochs (default: 2/3 and 8/9 of --epochs)
   --momentum X            (default 0.9)
+  --genotype FILE         backbone cell: a \`nasnet search export\` file (its best cell) or a genotype JSON
   --weight-decay X        L2 on kernels (default 4e-5)
   --seed N                data order, augmentation and sampling (default 0)
   --checkpoint-every N    also checkpoint every N steps inside an epoch (default 50)
@@ -58,7 +60,7 @@ const FLAGS = {
   'penultimate-filters': { type: 'string' }, 'stem-filters': { type: 'string' }, 'image-size': { type: 'string' },
   'box-head': { type: 'string' }, 'backbone-weights': { type: 'string' }, 'frozen-bn': { type: 'boolean' },
   'scale-min': { type: 'string' }, flip: { type: 'string' }, 'val-limit': { type: 'string' }, 'model-seed': { type: 'string' },
-  'precise-bn': { type: 'string' }, workers: { type: 'string' },
+  'precise-bn': { type: 'string' }, workers: { type: 'string' }, genotype: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -147,6 +149,7 @@ async function detectionModelConfig(values: Values): Promise<Partial<FasterRcnnC
       ...(numCells !== undefined ? { numCells } : {}),
       ...(penultimateFilters !== undefined ? { penultimateFilters } : {}),
       ...(stemFilters !== undefined ? { stemFilters } : {}),
+      ...(typeof values.genotype === 'string' ? { genotype: await readGenotypeFile(values.genotype) } : {}),
     },
     ...(imageSize !== undefined ? { imageSize } : {}),
     ...(boxHead !== undefined ? { boxHead } : {}),

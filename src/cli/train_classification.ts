@@ -10,6 +10,7 @@ import {
 } from '../../backbones/classification_training_config.js';
 import { trainClassifier } from '../../backbones/classification_training.js';
 import type { NasnetConfig, NasnetPresetName } from '../../backbones/config.js';
+import { readGenotypeFile } from '../../search/genotype_file.js';
 import { isDirectRun, parseFlags, runMain, cliMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train --task classification --data DIR --out CKPT [options]
@@ -20,6 +21,8 @@ CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin = validation, batch
 
 Network (default: CIFAR stem, ${SMALL.numCells}@${SMALL.penultimateFilters}, ${SMALL.inputSize}x${SMALL.inputSize}, aux head, drop-path keep 0.6):
   --preset NAME             start from a preset instead: cifar (6@768), mobile, large
+  --genotype FILE           the cell: a \`nasnet search export\` file (its best cell) or a genotype JSON
+                            (default NASNet-A); any N@F and stem apply
   --stem cifar|imagenet     3x3/1 conv (CIFAR) or 3x3/2 conv + two reduction cells (ImageNet)
   --num-cells N             normal cells per stack
   --penultimate-filters P   final width, a multiple of 96
@@ -64,7 +67,7 @@ const FLAGS = {
   warmup: { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, 'label-smoothing': { type: 'string' },
   'aux-weight': { type: 'string' }, 'clip-norm': { type: 'string' }, pad: { type: 'string' }, flip: { type: 'string' },
   seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'val-limit': { type: 'string' }, backend: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+  genotype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = Partial<Record<keyof typeof FLAGS, string | boolean>>;
@@ -148,7 +151,9 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   if (values.task !== undefined && values.task !== 'classification') {
     throw new NasnetError('INVALID_ARGUMENT', `--task must be classification here; received ${JSON.stringify(values.task)}`, { field: 'task' });
   }
-  const options = resolveClassificationTraining(classificationOptions(values)); // bad values fail before the engine loads
+  const input = classificationOptions(values);
+  const genotype = typeof values.genotype === 'string' ? await readGenotypeFile(values.genotype) : undefined;
+  const options = resolveClassificationTraining(genotype === undefined ? input : { ...input, backbone: { ...(input.backbone as object), genotype } }); // bad values fail before the engine loads
   await initEngine({ backend: parseEngineRequest(values.backend as string | undefined, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });
   await withStopSignal(async (signal) => {
     const result = await trainClassifier(options, { stream: io.stderr, signal });
