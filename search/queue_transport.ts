@@ -231,3 +231,14 @@ export class QueueTransport implements TrialTransport {
     await this.redis.quit().catch(() => undefined);
   }
 }
+
+/**
+ * The transport of `run`: the queue at `url` (recorded in RUN/queue.json), else the queue the run was started
+ * on (a resume), else undefined (the embedded threads).
+ */
+export async function openRunTransport(run: string, url: string | undefined, log?: (line: string) => void): Promise<QueueTransport | undefined> {
+  const known = url ?? (await readRunQueue(run))?.url;
+  if (known === undefined) return undefined;
+  const queue = await attachRunQueue(run, known);
+  return QueueTransport.open({ url: queue.url, runKey: queue.key, log });
+}
