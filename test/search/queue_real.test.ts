@@ -51,7 +51,7 @@ test('a tiny real search over the queue with 2 worker processes equals the embed
     const results = await strip(join(root, 'queued'));
     assert.equal(results.length, 4);
     assert.deepEqual(results, await strip(join(root, 'embedded')));
-    assert.equal((logs.match(/ t0000\d of \w+: reward /g) ?? []).length, 4, logs);
+    assert.ok((logs.match(/ t0000\d of \w+: reward /g) ?? []).length >= 4, logs);
 
     const status = await runCli(searchMain, 'status', join(root, 'queued'));
     assert.equal(status.code, 0, status.stderr);
