@@ -124,7 +124,9 @@ export class QueueWorker {
     const closing = this.worker?.close();
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     await this.threads.close();
-    await this.redis.hdel(WORKERS_KEY, this.field).catch(() => undefined);
-    await this.redis.quit().catch(() => undefined);
+    // Redis may be gone: take the heartbeat down if it answers within a second, then hang up regardless.
+    const farewell = this.redis.hdel(WORKERS_KEY, this.field).then(() => this.redis.quit()).catch(() => undefined);
+    await Promise.race([farewell, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    this.redis.disconnect();
   }
 }
