@@ -44,7 +44,11 @@ export class EmbeddedTransport implements TrialTransport {
       this.idle.push(worker);
       this.pump();
     });
+    let gone = false;
     const lost = (error: Error): void => {
+      // 'error' is followed by 'exit': replace the worker once.
+      if (gone) return;
+      gone = true;
       const job = this.busy.get(worker);
       this.busy.delete(worker);
       const index = this.idle.indexOf(worker);

@@ -161,7 +161,7 @@ export interface RunSummary {
   readonly best: { readonly id: string; readonly reward: number } | null;
 }
 
-export const DEFAULT_TRAINER: TrainerRef = { module: fileURLToPath(new URL('./trial.js', import.meta.url)).replace(/\.ts$/, '.js'), export: 'trainTrial' };
+export const DEFAULT_TRAINER: TrainerRef = { module: fileURLToPath(new URL('./trial.js', import.meta.url)), export: 'trainTrial' };
 
 async function journal(run: string, event: Record<string, unknown>): Promise<void> {
   await appendFile(runPaths(run).journal, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
