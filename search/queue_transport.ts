@@ -217,7 +217,8 @@ export class QueueTransport implements TrialTransport {
     // The outcome is stored before the job completes: read it again now that the job is finished.
     const stored = await this.redis.hget(this.key, id);
     if (stored !== null) return stored;
-    if (state === 'failed') return failureFromReason(job.failedReason);
+    // Read the job again: the copy above may predate this failure (its reason cleared by the last retry).
+    if (state === 'failed') return failureFromReason((await this.queue.getJob(job.id!))?.failedReason);
     await job.retry('completed');
     return null;
   }
