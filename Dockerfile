@@ -25,6 +25,7 @@ COPY data ./data
 COPY cells ./cells
 COPY backbones ./backbones
 COPY detection ./detection
+COPY search ./search
 COPY eval ./eval
 COPY src ./src
 RUN npx tsc -p tsconfig.json
