@@ -33,6 +33,7 @@ export async function readQueueStatus(queue: RunQueue, now = Date.now()): Promis
   const redis = new Redis(queue.url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, retryStrategy: (n) => (n > 2 ? null : 200) });
   redis.on('error', () => undefined);
   const bull = new Queue(QUEUE_NAME, { connection: redis });
+  bull.on('error', () => undefined);
   try {
     const beats = Object.values(await redis.hgetall(WORKERS_KEY)).map((t) => JSON.parse(t) as WorkerBeat);
     const counts = await bull.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
@@ -53,7 +54,18 @@ export async function readQueueStatus(queue: RunQueue, now = Date.now()): Promis
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
-export function formatQueueStatus(s: QueueStatus): string {
+/** A queue that does not answer is reported, not thrown: the run's own status does not need Redis. */
+export interface QueueUnreachable {
+  readonly url: string;
+  readonly error: string;
+}
+
+export function readQueueStatusOrError(queue: RunQueue): Promise<QueueStatus | QueueUnreachable> {
+  return readQueueStatus(queue).catch((error: Error) => ({ url: redactUrl(queue.url), error: error.message }));
+}
+
+export function formatQueueStatus(s: QueueStatus | QueueUnreachable): string {
+  if ('error' in s) return `queue ${s.url}: unreachable (${s.error})\n`;
   const lines = [
     `queue ${s.url} (run key ${s.key}): ${s.queue.waiting} waiting, ${s.queue.active} active, ${s.queue.delayed} delayed, ${s.queue.failed} failed, ${s.queue.completed} completed (all runs)`,
     `throughput: ${s.outcomes} outcomes stored, ${s.perHour === null ? '-' : s.perHour.toFixed(0)} children/hour${s.lastOutcomeAgoMs === null ? '' : `, last ${seconds(s.lastOutcomeAgoMs)} ago`}`,

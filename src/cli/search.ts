@@ -9,7 +9,7 @@ import { STRATEGY_NAMES, type StrategyName } from '../../search/strategy.js';
 import { createRun, resolveSearchConfig, runSearch } from '../../search/run.js';
 import { exportTop, reportRow, reportTable, rewardPlotSvg, runStatus } from '../../search/report.js';
 import { openRunTransport, readRunQueue } from '../../search/queue_transport.js';
-import { formatQueueStatus, readQueueStatus } from '../../search/queue_status.js';
+import { formatQueueStatus, readQueueStatusOrError } from '../../search/queue_status.js';
 import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage:
@@ -127,7 +127,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
       const { values, positionals } = parseFlags(rest, { json: { type: 'boolean' } });
       const status = await runStatus(runArg(positionals, 'status'));
       const onQueue = await readRunQueue(status.run);
-      const queue = onQueue === undefined ? undefined : await readQueueStatus(onQueue);
+      const queue = onQueue === undefined ? undefined : await readQueueStatusOrError(onQueue);
       if (values.json === true) io.stdout.write(`${JSON.stringify(queue === undefined ? status : { ...status, queue })}\n`);
       else {
         const best = status.best === null ? '-' : `${status.best.reward.toFixed(4)} (${status.best.trial}, seed ${status.best.seed})`;
