@@ -12,7 +12,8 @@ import { initEngine } from '../../core/engine.js';
 import { listResults } from '../../search/results.js';
 import { QUEUE_JOB_OPTIONS, QUEUE_NAME, QueueTransport, attachRunQueue, jobId } from '../../search/queue_transport.js';
 import { QueueWorker } from '../../search/queue_worker.js';
-import { parseRedisInfo, redisProblems } from '../../search/redis_check.js';
+import { formatQueueStatus, throughputPerHour } from '../../search/queue_status.js';
+import { parseRedisInfo, redactUrl, redisProblems } from '../../search/redis_check.js';
 import { createRun, resolveSearchConfig, runSearch } from '../../search/run.js';
 import { QUEUE_FAKE_TRAINER } from './queue_fixtures.js';
 import { startTestRedis } from './redis_server.js';
@@ -31,6 +32,21 @@ test('redis requirements: version >= 6.2, appendonly, noeviction, each named wit
   const lru = redisProblems(parseRedisInfo(FIT.replace('noeviction', 'allkeys-lru')));
   assert.equal(lru.length, 1);
   assert.match(lru[0]!, /maxmemory-policy is allkeys-lru.*noeviction/);
+});
+
+test('throughput over the last outcomes; status lines; a password never printed', () => {
+  assert.equal(throughputPerHour([]), null);
+  assert.equal(throughputPerHour([5_000]), null);
+  assert.equal(throughputPerHour([2_000, 0, 1_000]), 3_600, '2 intervals in 2 s = 1 a second');
+  assert.equal(throughputPerHour([0, 100_000, 101_000, 102_000], 3), 3_600, 'only the last 3');
+  assert.equal(redactUrl('redis://user:secret@host:6379/0'), 'redis://user:***@host:6379/0');
+  const text = formatQueueStatus({
+    url: 'redis://h:1', key: 'k', queue: { waiting: 3, active: 2, delayed: 0, failed: 1, completed: 9 }, outcomes: 9, perHour: 120, lastOutcomeAgoMs: 4_000,
+    workers: [{ host: 'a', pid: 7, concurrency: 2, active: 2, trained: 5, startedAt: 0, seenAt: 0, ageMs: 1_500 }, { host: 'b', pid: 8, concurrency: 1, active: 0, trained: 4, startedAt: 0, seenAt: 0, ageMs: 25_000 }],
+  });
+  assert.match(text, /3 waiting, 2 active, 0 delayed, 1 failed, 9 completed/);
+  assert.match(text, /9 outcomes stored, 120 children\/hour, last 4\.0 s ago/);
+  assert.match(text, /workers seen: 2\n {2}a pid 7: 2\/2 busy, 5 trained, last heartbeat 1\.5 s ago\n {2}b pid 8: .* 25 s ago \(stale\)/);
 });
 
 test('a Redis without append-only persistence, or that evicts, is refused by controller and worker', { timeout: 60_000 }, async () => {
