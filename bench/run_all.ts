@@ -19,6 +19,7 @@ const BENCHMARKS: readonly { name: string; about: string }[] = [
   { name: 'serve_load', about: 'HTTP load test of the service (~5 min)' },
   { name: 'coco_eval_bench', about: 'coco-eval vs pycocotools on a val2017-sized case (~5 min)' },
   { name: 'classification_training', about: 'synthetic classification training to >= 95% (~30 min)' },
+  { name: 'search_digits', about: 'architecture search on digits: cell spread, ppo/random/evolution, children/hour (hours; --smoke ~10 min)' },
 ];
 
 export function main(argv: string[] = process.argv.slice(2)): number {

@@ -145,22 +145,31 @@ export class Controller {
     return tables;
   }
 
+  /** The recurrent half of the LSTM kernel transposed, Kh^T [G,U] in float64. */
+  private recurrentTransposed(): Float64Array {
+    const U = this.config.units;
+    const G = 4 * U;
+    const kernel = this.p('lstm/kernel');
+    const out = new Float64Array(G * U);
+    for (let k = 0; k < U; k++) for (let j = 0; j < G; j++) out[j * U + k] = kernel[(U + k) * G + j]!;
+    return out;
+  }
+
   /** One step from inputs (embedding `source` rows `tokens`) and state. */
-  private step(t: number, table: Float64Array, source: string, tokens: Int32Array, hPrev: Float64Array, cPrev: Float64Array): StepTrace {
+  private step(t: number, table: Float64Array, recurrentT: Float64Array, source: string, tokens: Int32Array, hPrev: Float64Array, cPrev: Float64Array): StepTrace {
     const U = this.config.units;
     const G = 4 * U;
     const B = tokens.length;
-    const kernel = this.p('lstm/kernel');
     const z = new Float64Array(B * G);
+    // z[b,j] = P[token_b, j] + sum_k h[b,k] Kh[k,j], as dot products over the transposed Kh (fastest in JS).
     for (let b = 0; b < B; b++) {
-      const zb = b * G;
       const x = tokens[b]! * G;
-      for (let j = 0; j < G; j++) z[zb + j] = table[x + j]!;
-      for (let k = 0; k < U; k++) {
-        const hk = hPrev[b * U + k]!;
-        if (hk === 0) continue;
-        const row = (U + k) * G;
-        for (let j = 0; j < G; j++) z[zb + j] += hk * kernel[row + j]!;
+      const hb = b * U;
+      for (let j = 0; j < G; j++) {
+        let sum = table[x + j]!;
+        const col = j * U;
+        for (let k = 0; k < U; k++) sum += hPrev[hb + k]! * recurrentT[col + k]!;
+        z[b * G + j] = sum;
       }
     }
     const gates = new Float64Array(B * G);
@@ -226,8 +235,9 @@ export class Controller {
     let tokens: Int32Array = new Int32Array(batch);
     const steps: StepTrace[] = [];
     const tables = this.projections();
+    const recurrentT = this.recurrentTransposed();
     for (let t = 0; t < NUM_DECISIONS; t++) {
-      const s = this.step(t, tables.get(source)!, source, tokens, h, c);
+      const s = this.step(t, tables.get(source)!, recurrentT, source, tokens, h, c);
       steps.push(s);
       h = s.h;
       c = s.c;
@@ -296,6 +306,10 @@ export class Controller {
     const { temperature: T, tanhConstant: K } = this.config;
     // Gradients of the projection tables (projections()), turned into kernel, bias and embedding gradients at the end.
     const dTables = new Map(['go', ...KINDS].map((source) => [source, new Float64Array((this.p(`embedding/${source}`).length / U) * G)]));
+    const recurrent = Float64Array.from(kernel);
+    const N = NUM_DECISIONS * B;
+    const hT = new Float64Array(U * N);
+    const dzT = new Float64Array(G * N);
     let dhNext: Float64Array = new Float64Array(B * U);
     let dcNext: Float64Array = new Float64Array(B * U);
     for (let t = NUM_DECISIONS - 1; t >= 0; t--) {
@@ -350,23 +364,26 @@ export class Controller {
         const x = s.tokens[b]! * G;
         for (let j = 0; j < G; j++) dP[x + j] += dz[zb + j]!;
         for (let k = 0; k < U; k++) {
-          const hk = s.hPrev[b * U + k]!;
           const rowH = (U + k) * G;
           let dhp = 0;
-          if (hk !== 0) {
-            for (let j = 0; j < G; j++) {
-              const d = dz[zb + j]!;
-              dKernel[rowH + j] += hk * d;
-              dhp += kernel[rowH + j]! * d;
-            }
-          } else {
-            for (let j = 0; j < G; j++) dhp += kernel[rowH + j]! * dz[zb + j]!;
-          }
+          for (let j = 0; j < G; j++) dhp += recurrent[rowH + j]! * dz[zb + j]!;
           dhPrev[b * U + k] = dhp;
         }
+        // Kept transposed for dKh = sum over steps and samples of h_prev^T dz, formed once at the end
+        // (in the order the steps are visited here, last step first).
+        const n = (NUM_DECISIONS - 1 - t) * B + b;
+        for (let k = 0; k < U; k++) hT[k * N + n] = s.hPrev[b * U + k]!;
+        for (let j = 0; j < G; j++) dzT[j * N + n] = dz[zb + j]!;
       }
       dhNext = dhPrev;
       dcNext = dcPrev;
+    }
+    for (let k = 0; k < U; k++) {
+      for (let j = 0; j < G; j++) {
+        let sum = 0;
+        for (let n = 0; n < N; n++) sum += hT[k * N + n]! * dzT[j * N + n]!;
+        dKernel[(U + k) * G + j] += sum;
+      }
     }
     for (const [source, dP] of dTables) {
       const emb = this.p(`embedding/${source}`);

@@ -155,6 +155,8 @@ export interface RunSearchOptions {
 }
 
 export interface RunSummary {
+  /** True when the signal stopped the run before its last update (resume continues it). */
+  readonly stopped: boolean;
   readonly batches: number;
   readonly done: number;
   readonly failed: number;
@@ -167,20 +169,25 @@ async function journal(run: string, event: Record<string, unknown>): Promise<voi
   await appendFile(runPaths(run).journal, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 }
 
+/** Thrown when the run is stopped (signal): the attempts in flight are abandoned, never recorded as failures. */
+class Stopped extends Error {}
+
 /** One trial: attempts until success or maxAttempts, then the stored result (whoever wrote it first). */
-async function runTrial(run: string, config: SearchConfig, trial: PendingTrial, transport: TrialTransport, fault: RunSearchOptions['fault']): Promise<TrialResult> {
+async function runTrial(run: string, config: SearchConfig, trial: PendingTrial, transport: TrialTransport, fault: RunSearchOptions['fault'], signal?: AbortSignal): Promise<TrialResult> {
   const existing = await readResult(run, trial.id);
   if (existing !== undefined) return existing;
   const spec: TrialSpec = { id: trial.id, index: trial.index, seed: trial.seed, decisions: trial.decisions, proxy: config.proxy, dir: runPaths(run).trial(trial.id) };
   await mkdir(spec.dir, { recursive: true });
   let result: TrialResult | undefined;
   for (let attempt = 1; attempt <= config.maxAttempts && result === undefined; attempt++) {
+    if (signal?.aborted) throw new Stopped();
     await journal(run, { event: 'attempt', trial: trial.id, attempt });
     try {
       const outcome = await transport.attempt(spec);
       if (!Number.isFinite(outcome.reward)) throw new NasnetError('INTERNAL', `the trainer returned reward ${outcome.reward}`);
       result = { id: trial.id, index: trial.index, seed: trial.seed, decisions: trial.decisions, status: 'done', reward: outcome.reward, metrics: outcome.metrics, attempts: attempt };
     } catch (error) {
+      if (signal?.aborted) throw new Stopped();
       const e = { code: (error as NasnetError).code ?? 'INTERNAL', message: (error as Error).message ?? String(error) };
       await journal(run, { event: 'attempt-failed', trial: trial.id, attempt, error: e });
       if (attempt === config.maxAttempts) {
@@ -211,8 +218,14 @@ export async function runSearch(run: string, options: RunSearchOptions = {}): Pr
     options.fault?.('checkpoint-write');
     await saveSearchCheckpoint(paths.checkpoint, { ...s, strategy: json }, arrays);
   };
+  // Stop: our own transport is closed at once (its attempts in flight are abandoned, not recorded); a
+  // transport passed in is the caller's to stop.
+  const stop = (): void => {
+    if (options.transport === undefined) void transport.close();
+  };
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let state: SearchState | undefined;
   try {
-    let state: SearchState;
     const exists = await stat(join(paths.checkpoint, 'model.json')).then(() => true, () => stat(join(`${paths.checkpoint}.old`, 'model.json')).then(() => true, () => false));
     if (exists) {
       const loaded = await loadSearchCheckpoint(paths.checkpoint);
@@ -225,7 +238,12 @@ export async function runSearch(run: string, options: RunSearchOptions = {}): Pr
     }
     while (state.pending.length > 0) {
       if (options.signal?.aborted) break;
-      const results = await Promise.all(state.pending.map((trial) => runTrial(run, config, trial, transport, options.fault)));
+      const pending = state.pending;
+      const results = await Promise.all(pending.map((trial) => runTrial(run, config, trial, transport, options.fault, options.signal))).catch((error: unknown) => {
+        if (error instanceof Stopped) return undefined;
+        throw error;
+      });
+      if (results === undefined) break;
       options.fault?.('before-update');
       const rewards = results.map((r) => (r.status === 'done' ? r.reward : null));
       const stats = strategy.update(state.pending.map((p) => ({ decisions: p.decisions, logProbs: p.logProbs })), rewards);
@@ -247,8 +265,9 @@ export async function runSearch(run: string, options: RunSearchOptions = {}): Pr
       );
     }
     const last = state.history[state.history.length - 1];
-    return { batches: state.history.length, done: last?.done ?? 0, failed: last?.failed ?? 0, best: last?.best ?? null };
+    return { stopped: state.pending.length > 0, batches: state.history.length, done: last?.done ?? 0, failed: last?.failed ?? 0, best: last?.best ?? null };
   } finally {
+    options.signal?.removeEventListener('abort', stop);
     strategy.dispose();
     if (options.transport === undefined) await transport.close();
   }

@@ -1,5 +1,6 @@
 // nasnet search: run, resume and inspect an architecture search (search/run.ts); the logic is in search/.
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { EXIT, NasnetError } from '../../core/errors.js';
 import { initEngine, parseEngineRequest } from '../../core/engine.js';
 import { createLogger } from '../../core/logger.js';
@@ -103,7 +104,8 @@ async function start(argv: string[], io: CliStreams): Promise<number> {
     ...defined({ strategy, trials: num(values, 'trials'), batchSize: num(values, 'batch'), seed: num(values, 'seed'), maxAttempts: num(values, 'max-attempts') }),
     ppo: { ...PPO_PRESETS[preset as keyof typeof PPO_PRESETS], ...defined({ learningRate: num(values, 'lr') }) },
     evolution: defined({ population: num(values, 'population'), sample: num(values, 'sample') }),
-    proxy: { data: values.data!, ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters') }) },
+    proxy: { data: resolve(values.data!), // absolute: `resume` may run from another folder
+      ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters') }) },
   });
   await createRun(values.out!, config);
   return execute(values.out!, num(values, 'workers') ?? 1, values.backend, io, values.queue);

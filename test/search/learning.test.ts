@@ -1,11 +1,11 @@
 // PPO on the real 100-unit controller learns a synthetic reward with a known optimum (synthetic_reward.ts)
 // and random search does not: over 1,000 samples (50 batches of 20), PPO's mean reward over its last 200
 // samples exceeds random search's in every seed by at least MARGIN.
-// Calibration (small-budget preset, lr 0.03, per-decision heads; docs/search.md): last-200 means, PPO vs
-// random: seed 1 0.672 vs 0.499, seed 3 0.700 vs 0.505 (optima 0.82, 0.80; seed 2 random 0.534). lr 0.01
-// gave 0.697 on seed 3, lr 0.1 0.542 on seed 2 (too high). MARGIN = 0.08 is under half the smallest gap
-// observed (0.17). Runtime: ~25-35 s a seed on an idle core (26 G multiply-adds for PPO's 50 updates);
-// 5-9 minutes a seed on this machine at load 10-20.
+// Calibration (small-budget preset, lr 0.03, per-decision heads; docs/search.md), last-200 means PPO vs
+// random: seed 1 0.672 vs 0.499, seed 2 0.704 vs 0.534, seed 3 0.700 vs 0.505 (optima 0.82, 0.84, 0.80).
+// lr 0.01 gave 0.697 on seed 3; lr 0.1 0.542 on seed 2 (too high). MARGIN = 0.08 is under half the smallest
+// gap (0.170). Cost: ~1.2 s CPU per batch of 20 (sampling + 4 PPO epochs), ~60 s CPU a seed, 3 minutes for
+// the file on a free core; 23 minutes of wall time on this 2-core machine at load 10-20.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PpoSearch, PPO_SMALL_BUDGET } from '../../search/ppo.js';

@@ -1,7 +1,7 @@
 // The run with an in-process transport (the interface a queue transport implements) and the fake trainer:
 // every strategy completes, failures are retried then recorded with their error, results are first-write-wins,
 // status/export read the results store.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ before(async () => {
   await initEngine({ backend: 'cpu' });
   root = await mkdtemp(join(tmpdir(), 'search-run-'));
 });
+
+after(() => rm(root, { recursive: true, force: true }));
 
 /** Runs attempts in this thread, counting them. */
 function inProcess(): TrialTransport & { attempts: number } {
@@ -74,5 +76,30 @@ test('results are first-write-wins: of concurrent writers of one trial exactly o
   assert.equal(wins.filter(Boolean).length, 1);
   assert.equal((await readResult(run, 't00000'))!.reward, wins.indexOf(true) / 10);
   assert.deepEqual(await readdir(join(run, 'results')), ['t00000.json']);
-  await rm(root, { recursive: true, force: true });
+});
+
+test('a stopped run (signal) abandons its attempts in flight without recording them, and resumes to the same results', async () => {
+  const config = resolveSearchConfig({ strategy: 'evolution', trials: 12, batchSize: 4, seed: 2, evolution: { population: 4, sample: 2 }, proxy: { data: 'fake' } });
+  const [reference, stopped] = [join(root, 'stop-ref'), join(root, 'stop')];
+  for (const run of [reference, stopped]) await createRun(run, config);
+  await runSearch(reference, { transport: inProcess() });
+  const controller = new AbortController();
+  const stopping: TrialTransport = {
+    async attempt(spec) {
+      if (spec.index === 6) {
+        controller.abort();
+        throw new Error('transport closed');
+      }
+      return fakeTrainer(spec);
+    },
+    close: async () => undefined,
+  };
+  const first = await runSearch(stopped, { transport: stopping, signal: controller.signal });
+  assert.equal(first.stopped, true);
+  assert.equal(first.batches, 1);
+  assert.equal(await readResult(stopped, 't00006'), undefined, 'the abandoned attempt is not a failure');
+  const second = await runSearch(stopped, { transport: inProcess() });
+  assert.equal(second.stopped, false);
+  const strip = (rs: TrialResult[]) => rs.map((r) => ({ id: r.id, status: r.status, reward: r.reward }));
+  assert.deepEqual(strip(await listResults(stopped)), strip(await listResults(reference)));
 });
