@@ -224,6 +224,7 @@ export class QueueTransport implements TrialTransport {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
     for (const waiter of this.waiting.values()) waiter.reject(new NasnetError('INTERNAL', 'QueueTransport: closed'));

@@ -81,7 +81,11 @@ async function execute(run: string, workers: number, backend: string | undefined
   const engine = await startEngine(backend);
   const transport = await openRunTransport(run, queue, (line) => io.stderr.write(`${line}\n`));
   try {
-    const summary = await withStopSignal((signal) => runSearch(run, { workers, backend: engine, stream: io.stderr, signal, transport }));
+    const summary = await withStopSignal((signal) => {
+      // Stopping the controller abandons its waits; the queued trials stay queued (a resume finds their outcomes).
+      signal.addEventListener('abort', () => void transport?.close(), { once: true });
+      return runSearch(run, { workers, backend: engine, stream: io.stderr, signal, transport });
+    });
     io.stdout.write(`${JSON.stringify({ run, ...summary })}\n`);
   } finally {
     await transport?.close();
