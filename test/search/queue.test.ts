@@ -15,6 +15,7 @@ import { QueueWorker } from '../../search/queue_worker.js';
 import { formatQueueStatus, throughputPerHour } from '../../search/queue_status.js';
 import { parseRedisInfo, redactUrl, redisProblems } from '../../search/redis_check.js';
 import { createRun, resolveSearchConfig, runSearch } from '../../search/run.js';
+import { resolveProxyTask } from '../../search/trial.js';
 import { QUEUE_FAKE_TRAINER } from './queue_fixtures.js';
 import { startTestRedis } from './redis_server.js';
 
@@ -115,6 +116,31 @@ test('a queued run (one worker, 2 threads) ends like the embedded run: results a
     connection.disconnect();
   } finally {
     await worker?.close(5_000);
+    await redis.dispose();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a job lost from Redis (an unsynced append-only tail) is enqueued again by the waiting controller', { timeout: 60_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'search-queue-lost-'));
+  const redis = await startTestRedis();
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUE_NAME, { connection });
+  const transport = await QueueTransport.open({ url: redis.url, runKey: 'lost', pollMs: 20 });
+  let worker: QueueWorker | undefined;
+  try {
+    const spec = { id: 't00000', index: 0, seed: 1, decisions: new Array(50).fill(0), proxy: resolveProxyTask({ data: 'fake' }), dir: join(root, 'controller') };
+    const outcome = transport.attempt(spec);
+    for (let i = 0; i < 100 && (await queue.getJob(jobId('lost', 't00000'))) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await queue.remove(jobId('lost', 't00000')), 1, 'the job was enqueued, then removed');
+    worker = await QueueWorker.start({ url: redis.url, concurrency: 1, trainer: QUEUE_FAKE_TRAINER, backend: null, dir: join(root, 'worker') });
+    assert.ok(Number.isFinite((await outcome).reward));
+    assert.equal(await queue.getJobState(jobId('lost', 't00000')), 'completed');
+  } finally {
+    await transport.close();
+    await worker?.close(5_000);
+    await queue.close();
+    connection.disconnect();
     await redis.dispose();
     await rm(root, { recursive: true, force: true });
   }
