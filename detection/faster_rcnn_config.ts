@@ -7,15 +7,18 @@
 // postprocess IoU 0.6 with 100 detections. Sizes scale with the input (`imageSize`).
 import { NASNET_PRESETS, type NasnetPresetName } from '../backbones/config.js';
 import { NasnetError } from '../core/errors.js';
+import { genotypeIssues, type Genotype } from '../cells/genotype.js';
 import type { LossName } from './losses.js';
 import { NASNET_LOSS_WEIGHTS } from './losses.js';
 import type { PostprocessConfig } from './postprocess.js';
 import type { ProposalConfig } from './rpn.js';
 import type { SamplerConfig } from './sampler.js';
 
-/** The backbone fields a detector config may set (the genotype comes from the preset: NASNet-A). */
+/** The backbone fields a detector config may set (the genotype defaults to the preset's: NASNet-A). */
 export interface DetectorBackboneConfig {
   readonly preset: NasnetPresetName;
+  /** A searched cell (`nasnet train --task detection --genotype`); stored inline in the checkpoint config. */
+  readonly genotype?: Genotype;
   readonly numCells?: number;
   readonly penultimateFilters?: number;
   readonly stemFilters?: number;
@@ -121,6 +124,8 @@ export function resolveFasterRcnnConfig(partial: Partial<FasterRcnnConfig> = {})
   for (const key of Object.keys(partial)) if (!(key in DEFAULT_FASTER_RCNN_CONFIG)) fail(key, `a known field (${Object.keys(DEFAULT_FASTER_RCNN_CONFIG).join(', ')})`, key);
   const c: FasterRcnnConfig = { ...DEFAULT_FASTER_RCNN_CONFIG, ...partial };
   if (!(c.backbone.preset in NASNET_PRESETS)) fail('backbone.preset', `one of ${Object.keys(NASNET_PRESETS).join(', ')}`, c.backbone.preset);
+  const genotypeProblems = c.backbone.genotype === undefined ? [] : genotypeIssues(c.backbone.genotype);
+  if (genotypeProblems.length > 0) fail('backbone.genotype', `a valid genotype (${genotypeProblems.join('; ')})`, c.backbone.genotype?.name);
   positiveInt('imageSize', c.imageSize);
   if (c.imageSize < 64) fail('imageSize', '>= 64', c.imageSize);
   positiveInt('numClasses', c.numClasses);
