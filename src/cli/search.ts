@@ -131,6 +131,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
       return (await import('./search_worker.js')).main(rest, io);
     case 'status': {
       const { values, positionals } = parseFlags(rest, { json: { type: 'boolean' } });
+      await startEngine('cpu'); // runStatus reads the checkpoint's arrays through tfjs
       const status = await runStatus(runArg(positionals, 'status'));
       const onQueue = await readRunQueue(status.run);
       const queue = onQueue === undefined ? undefined : await readQueueStatusOrError(onQueue);
