@@ -28,6 +28,7 @@ COPY data ./data
 COPY cells ./cells
 COPY backbones ./backbones
 COPY detection ./detection
+COPY search ./search
 COPY src ./src
 RUN npm run build
 

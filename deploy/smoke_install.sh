@@ -22,7 +22,7 @@ cp "$root/package.json" "$root/package-lock.json" "$root/.npmrc" "$work/"
 mkdir -p "$work/eval" && cp "$root/eval/package.json" "$work/eval/" && cp -r "$root/eval/dist" "$work/eval/dist"
 (cd "$work" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 mkdir -p "$work/dist" "$work/models"
-for part in core data cells backbones detection src; do
+for part in core data cells backbones detection search src; do
   if [ -d "$dist/$part" ]; then cp -r "$dist/$part" "$work/dist/$part"; fi
 done
 cp -r "$root/data" "$work/data"

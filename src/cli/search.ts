@@ -9,13 +9,17 @@ import { PPO_PRESETS } from '../../search/ppo.js';
 import { STRATEGY_NAMES, type StrategyName } from '../../search/strategy.js';
 import { createRun, resolveSearchConfig, runSearch } from '../../search/run.js';
 import { exportTop, reportRow, reportTable, rewardPlotSvg, runStatus } from '../../search/report.js';
+import { openRunTransport, readRunQueue } from '../../search/queue_transport.js';
+import { formatQueueStatus, readQueueStatusOrError } from '../../search/queue_status.js';
 import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage:
   nasnet search --data DIR --out RUN [--strategy ppo|random|evolution] [--trials N] [--workers K]
                 [--epochs E] [--cells N] [--filters F] [--seed S] [--batch B] [--ppo-preset paper|small]
                 [--lr X] [--population P] [--sample S] [--max-attempts A] [--holdout N] [--backend NAME]
+                [--queue redis://HOST:PORT]
   nasnet search resume RUN [--workers K] [--backend NAME]
+  nasnet search worker --queue redis://HOST:PORT [--concurrency K]    (nasnet search worker --help)
   nasnet search status RUN [--json]
   nasnet search export RUN [--top K] --out best.json
   nasnet search report RUN... [--plot reward.png]
@@ -40,6 +44,9 @@ Options:
   --holdout N         reward on N training images held out by a fixed split (0 = DIR/val; default 0;
                       use it with CIFAR-10 binaries, whose val is the test batch; PAPER: 5,000)
   --max-attempts A    attempts of a failing trial before it is recorded as failed (default 3)
+  --queue URL         put the trials on this Redis (BullMQ) queue instead of local threads; any number of
+                      \`nasnet search worker --queue URL\` on any machines train them (docs/search_queue.md);
+                      resume and status use the run's queue again without the flag
   --json              status as JSON {done, failed, running, waiting, best, ...}
   --top K             export the K best cells (default 1)
   --plot FILE.png     report: reward against trials (PAPER Fig. 6 style), runs overlaid
@@ -52,7 +59,7 @@ const RUN_FLAGS = {
   data: { type: 'string' }, out: { type: 'string' }, strategy: { type: 'string' }, trials: { type: 'string' }, batch: { type: 'string' },
   workers: { type: 'string' }, epochs: { type: 'string' }, cells: { type: 'string' }, filters: { type: 'string' }, seed: { type: 'string' },
   'ppo-preset': { type: 'string' }, lr: { type: 'string' }, population: { type: 'string' }, sample: { type: 'string' },
-  'max-attempts': { type: 'string' }, holdout: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'max-attempts': { type: 'string' }, holdout: { type: 'string' }, backend: { type: 'string' }, queue: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function num(values: Record<string, unknown>, name: string): number | undefined {
@@ -72,10 +79,19 @@ async function startEngine(backend: string | undefined): Promise<string> {
   return info.backend;
 }
 
-async function execute(run: string, workers: number, backend: string | undefined, io: CliStreams): Promise<number> {
+async function execute(run: string, workers: number, backend: string | undefined, io: CliStreams, queue?: string): Promise<number> {
   const engine = await startEngine(backend);
-  const summary = await withStopSignal((signal) => runSearch(run, { workers, backend: engine, stream: io.stderr, signal }));
-  io.stdout.write(`${JSON.stringify({ run, ...summary })}\n`);
+  const transport = await openRunTransport(run, queue, (line) => io.stderr.write(`${line}\n`));
+  try {
+    const summary = await withStopSignal((signal) => {
+      // Stopping the controller abandons its waits; the queued trials stay queued (a resume finds their outcomes).
+      signal.addEventListener('abort', () => void transport?.close(), { once: true });
+      return runSearch(run, { workers, backend: engine, stream: io.stderr, signal, transport });
+    });
+    io.stdout.write(`${JSON.stringify({ run, ...summary })}\n`);
+  } finally {
+    await transport?.close();
+  }
   return EXIT.OK;
 }
 
@@ -98,7 +114,7 @@ async function start(argv: string[], io: CliStreams): Promise<number> {
       ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters'), holdOut: num(values, 'holdout') }) },
   });
   await createRun(values.out!, config);
-  return execute(values.out!, num(values, 'workers') ?? 1, values.backend, io);
+  return execute(values.out!, num(values, 'workers') ?? 1, values.backend, io, values.queue);
 }
 
 function runArg(positionals: string[], verb: string): string {
@@ -110,16 +126,22 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'resume': {
-      const { values, positionals } = parseFlags(rest, { workers: { type: 'string' }, backend: { type: 'string' } });
-      return execute(runArg(positionals, 'resume'), num(values, 'workers') ?? 1, values.backend, io);
+      const { values, positionals } = parseFlags(rest, { workers: { type: 'string' }, backend: { type: 'string' }, queue: { type: 'string' } });
+      return execute(runArg(positionals, 'resume'), num(values, 'workers') ?? 1, values.backend, io, values.queue);
     }
+    case 'worker':
+      return (await import('./search_worker.js')).main(rest, io);
     case 'status': {
       const { values, positionals } = parseFlags(rest, { json: { type: 'boolean' } });
+      await startEngine('cpu'); // runStatus reads the checkpoint's arrays through tfjs
       const status = await runStatus(runArg(positionals, 'status'));
-      if (values.json === true) io.stdout.write(`${JSON.stringify(status)}\n`);
+      const onQueue = await readRunQueue(status.run);
+      const queue = onQueue === undefined ? undefined : await readQueueStatusOrError(onQueue);
+      if (values.json === true) io.stdout.write(`${JSON.stringify(queue === undefined ? status : { ...status, queue })}\n`);
       else {
         const best = status.best === null ? '-' : `${status.best.reward.toFixed(4)} (${status.best.trial}, seed ${status.best.seed})`;
         io.stdout.write(`${status.run}: ${status.strategy}, ${status.done} done, ${status.failed} failed, ${status.running} running, ${status.waiting} waiting of ${status.trials}${status.finished ? ' (finished)' : ''}; best ${best}\n`);
+        if (queue !== undefined) io.stdout.write(formatQueueStatus(queue));
       }
       return EXIT.OK;
     }
