@@ -32,4 +32,5 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-await main();
+// `node --test` also runs every .js under test/ as a test: without the run arguments this file is inert.
+if (process.argv[2] !== undefined) await main();

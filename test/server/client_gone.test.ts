@@ -64,7 +64,12 @@ test('60 requests whose clients give up after 300 ms: most never run, and the ne
   const after = app.inference.counts;
   const started = after.started - before.started - 1; // minus `next`
   const dropped = after.droppedClientClosed - before.droppedClientClosed;
-  assert.ok(started <= REQUESTS / 3, `${started} inferences ran for ${REQUESTS} requests (${dropped} dropped)`);
+  // A request whose client gave up ran only if its inference had already started (the pool never aborts a
+  // running task) or started in the moment before the socket's close event was handled (60 clients time out
+  // together: a handful of races, measured 0-3). All others must have been dropped. Without the fix every
+  // request ran (60 of 60).
+  const runningAtGiveUp = app.inference.capacity + 5;
+  assert.ok(started <= REQUESTS - gaveUp + runningAtGiveUp, `${started} inferences ran for ${REQUESTS} requests (${gaveUp} clients gave up, ${dropped} dropped, ${app.inference.capacity} slots)`);
   assert.equal(started + dropped, REQUESTS, 'every request either ran or was dropped');
   assert.ok(next.ms < 5 * normal.ms + 500, `the next request took ${next.ms.toFixed(0)} ms; normally ${normal.ms.toFixed(0)} ms`);
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;

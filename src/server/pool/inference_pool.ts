@@ -64,7 +64,8 @@ export class InferencePool {
   private readonly piscina: Piscina<WorkerTask, WorkerReply>;
   private readonly options: InferencePoolOptions;
   private readonly waiting: QueuedJob[] = [];
-  private readonly capacity: number;
+  /** Inferences that run at once (workers x tasksPerWorker); more wait in the queue. */
+  readonly capacity: number;
   private readonly readyThreads = new Set<number>();
   private readonly statsByThread = new Map<number, WorkerStats>();
   private running = 0;
