@@ -10,6 +10,7 @@ import type { ProgressFn } from './cocoeval.js';
 import { CocoEvalError, EXIT } from './errors.js';
 import { evaluateCoco, type EvaluateCocoParams } from './evaluate_coco.js';
 import { prCurveSvg } from './pr_plot.js';
+import { parseBboxResults, ResultColumns } from './results_parser.js';
 import { perCategoryTable, resultJson } from './report.js';
 import { IOU_TYPES, type IouType } from './types.js';
 
@@ -62,15 +63,32 @@ function numberList(flag: string, raw: string | undefined, integer: boolean): nu
   return values;
 }
 
-/** Reads and parses a JSON file: IO_ERROR when unreadable, INVALID_JSON with line:column when not JSON. */
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
+async function readBytes(path: string, what: string): Promise<Buffer> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new CocoEvalError('IO_ERROR', `${path}: cannot read the ${what} file (${e.code ?? e.message})`, { path }, { cause: error });
   }
+}
+
+/** Reads and parses a JSON file: IO_ERROR when unreadable, INVALID_JSON with line:column when not JSON. */
+async function readJson(path: string, what: string): Promise<unknown> {
+  return parseJson(await readBytes(path, what), path, what);
+}
+
+/**
+ * The results file: box detections of the usual shape go straight into columns (parseBboxResults);
+ * anything else (segmentations, keypoints, extra fields, errors) through JSON.parse.
+ */
+async function readResults(path: string, iouType: IouType): Promise<unknown> {
+  const bytes = await readBytes(path, 'results');
+  const columns = iouType === 'bbox' ? parseBboxResults(bytes) : null;
+  return columns ?? parseJson(bytes, path, 'results');
+}
+
+function parseJson(bytes: Buffer, path: string, what: string): unknown {
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -162,10 +180,10 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const big = !values.quiet && ((await stat(dtPath).catch(() => null))?.size ?? 0) > 20e6;
   if (big) io.stderr.write(`coco-eval: loading ${gtPath} and ${dtPath}\n`);
   const gt = new COCO(await readJson(gtPath, 'ground-truth'), gtPath);
-  const dt = await readJson(dtPath, 'results');
+  const dt = await readResults(dtPath, iouType);
   checkKnown('--img-ids', imgIds, gt.imgs, 'image ids', gtPath);
   checkKnown('--cat-ids', catIds, gt.cats, 'category ids', gtPath);
-  const showProgress = !values.quiet && (big || (Array.isArray(dt) && dt.length >= BIG_INPUT) || gt.dataset.annotations.length >= BIG_INPUT);
+  const showProgress = !values.quiet && (big || (Array.isArray(dt) && dt.length >= BIG_INPUT) || (dt instanceof ResultColumns && dt.n >= BIG_INPUT) || gt.dataset.annotations.length >= BIG_INPUT);
   const params: EvaluateCocoParams = {
     iouType, gtSource: gtPath, dtSource: dtPath, allowEmptyResults: values['allow-empty'] === true,
     ...(imgIds && { imgIds }), ...(catIds && { catIds }), ...(maxDets && { maxDets }), ...(iouThrs && { iouThrs }),

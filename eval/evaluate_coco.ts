@@ -6,6 +6,7 @@ import { COCOeval } from './cocoeval.js';
 import type { Accumulated } from './accumulate.js';
 import type { Params, ParamsOverrides } from './params.js';
 import { applyOverrides } from './params.js';
+import type { ResultColumns } from './results_parser.js';
 import { summarizeOne } from './summarize.js';
 import type { CocoDataset, CocoResult, IouType } from './types.js';
 
@@ -57,7 +58,7 @@ export function perCategory(E: COCOeval): PerCategoryRow[] {
 }
 
 /** evaluate -> accumulate -> summarize on in-memory GT and results. */
-export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO, params: EvaluateCocoParams = {}): CocoEvalResult {
+export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, params: EvaluateCocoParams = {}): CocoEvalResult {
   const cocoGt = gt instanceof COCO ? gt : new COCO(gt, params.gtSource ?? 'ground truth');
   let cocoDt: COCO;
   if (dt instanceof COCO) cocoDt = dt;

@@ -1,7 +1,7 @@
 // Public surface of the COCO evaluation package (plain TypeScript, no TensorFlow.js).
 export { CocoEvalError, EXIT, type CocoEvalErrorCode, type ExitCode } from './errors.js';
 export { COCO } from './coco.js';
-export type { AnnFilter } from './coco.js';
+export type { AnnFilter, BoxResults } from './coco.js';
 export { COCOeval } from './cocoeval.js';
 export type { EvalImg, ProgressFn } from './cocoeval.js';
 export type { Accumulated, EvalStore } from './accumulate.js';
@@ -9,6 +9,7 @@ export { evaluateCoco, perCategory } from './evaluate_coco.js';
 export type { CocoEvalResult, EvaluateCocoParams, PerCategoryRow } from './evaluate_coco.js';
 export { applyOverrides, defaultParams, linspace } from './params.js';
 export type { Params, ParamsOverrides } from './params.js';
+export { parseBboxResults, ResultColumns } from './results_parser.js';
 export { prCurveSvg, prCurves } from './pr_plot.js';
 export type { PrCurve } from './pr_plot.js';
 export { perCategoryTable, resultJson } from './report.js';

@@ -3,7 +3,7 @@
 // Each group lists its GTs in gathering order and its dts sorted by -score (stable) and cut to
 // maxDets[-1] (computeIoU, cocoeval.py:173-176). With useCats=0 a group is the concatenation, in
 // p.catIds order, of the image's per-category lists (cocoeval.py:169-170, 245-246).
-import type { COCO } from './coco.js';
+import type { BoxResults, COCO } from './coco.js';
 import type { Params } from './params.js';
 import type { CocoAnnotation } from './types.js';
 import { argsortDesc } from './argsort.js';
@@ -12,8 +12,6 @@ import type { RecordRef } from './validate.js';
 import { dataError, isFiniteNumber, requireBbox, requireKeypoints, validateGtAnnotation } from './validate.js';
 
 export interface AnnTable {
-  /** The annotation objects, indexed like the typed columns. */
-  anns: CocoAnnotation[];
   bbox: Float64Array;
   area: Float64Array;
   id: Float64Array;
@@ -62,6 +60,38 @@ function gather(coco: COCO, imgIds: number[], catCell: Map<number, number>) {
   const cellList = new Int32Array(anns.length);
   cells.forEach((c, j) => { cellList[fill[c]++] = j; });
   return { anns, cellStart, cellList };
+}
+
+/**
+ * gather() for box results in columns: the same cells in the same order (file order within a cell),
+ * listing the detections' own indices, so the columns serve as the table without a copy.
+ */
+function gatherColumns(r: BoxResults, imgIds: number[], catCell: Map<number, number>) {
+  const C = catCell.size;
+  const imgIndex = new Map<number, number>();
+  imgIds.forEach((id, i) => { if (!imgIndex.has(id)) imgIndex.set(id, i); });
+  const cells = new Int32Array(r.n);
+  const cellStart = new Int32Array(imgIds.length * C + 1);
+  for (let j = 0; j < r.n; j++) {
+    const i = imgIndex.get(r.imageId[j]), c = catCell.get(r.categoryId[j]);
+    cells[j] = i === undefined || c === undefined ? -1 : i * C + c;
+    if (cells[j] >= 0) cellStart[cells[j] + 1]++;
+  }
+  for (let c = 0; c < imgIds.length * C; c++) cellStart[c + 1] += cellStart[c];
+  const fill = cellStart.slice(0, -1);
+  const cellList = new Int32Array(cellStart[imgIds.length * C]);
+  for (let j = 0; j < r.n; j++) if (cells[j] >= 0) cellList[fill[cells[j]]++] = j;
+  return { cellStart, cellList };
+}
+
+/** The dt table of box results in columns: the columns themselves (ids are index + 1). */
+function columnsTable(source: string, r: BoxResults, cellList: Int32Array): AnnTable {
+  // checkDts' area rule: w*h can overflow to Infinity
+  for (const j of cellList) if (!isFiniteNumber(r.area[j])) throw dataError(source, ['results', j], 'area', 'a finite number', r.area[j]);
+  return {
+    bbox: r.bbox, area: r.area, score: r.score, id: Float64Array.from({ length: r.n }, (_, j) => j + 1),
+    ignore: new Uint8Array(r.n), crowd: new Uint8Array(r.n), rles: [], keypoints: new Float64Array(0),
+  };
 }
 
 function groupLists(p: Params, I: number, catCell: Map<number, number>, cellStart: Int32Array, cellList: Int32Array) {
@@ -114,7 +144,7 @@ function buildTable(coco: COCO, anns: CocoAnnotation[], p: Params): AnnTable {
   const n = anns.length;
   const nk = 3 * p.kpt_oks_sigmas.length;
   const t: AnnTable = {
-    anns, bbox: new Float64Array(4 * n), area: new Float64Array(n), id: new Float64Array(n),
+    bbox: new Float64Array(4 * n), area: new Float64Array(n), id: new Float64Array(n),
     ignore: new Uint8Array(n), crowd: new Uint8Array(n), score: new Float64Array(n),
     // _prepare converts every segmentation to an RLE for iouType segm (cocoeval.py:103-105).
     rles: p.iouType === 'segm' ? anns.map((a) => coco.annToRLE(a)) : [],
@@ -146,13 +176,22 @@ export function prepare(cocoGt: COCO, cocoDt: COCO, p: Params): Prepared {
   const catCell = new Map<number, number>();
   for (const c of p.catIds) if (!catCell.has(c)) catCell.set(c, catCell.size);
   const g = gather(cocoGt, p.imgIds, catCell);
-  const d = gather(cocoDt, p.imgIds, catCell);
   cocoGt.dataset.annotations.forEach((a, j) => {
     validateGtAnnotation(cocoGt.source, j, a as unknown as Record<string, unknown>, p.iouType, p.kpt_oks_sigmas.length);
   });
-  checkDts(cocoDt, d.anns, p);
   const gt = buildTable(cocoGt, g.anns, p);
-  const dt = buildTable(cocoDt, d.anns, p);
+  let d: { cellStart: Int32Array; cellList: Int32Array };
+  let dt: AnnTable;
+  // Box results in columns are evaluated from the columns for bbox (segm reads the records' boxes).
+  if (cocoDt.results !== null && p.iouType === 'bbox') {
+    d = gatherColumns(cocoDt.results, p.imgIds, catCell);
+    dt = columnsTable(cocoDt.source, cocoDt.results, d.cellList);
+  } else {
+    const o = gather(cocoDt, p.imgIds, catCell);
+    checkDts(cocoDt, o.anns, p);
+    dt = buildTable(cocoDt, o.anns, p);
+    d = o;
+  }
   const gg = groupLists(p, I, catCell, g.cellStart, g.cellList);
   const dg = groupLists(p, I, catCell, d.cellStart, d.cellList);
   const dd = sortAndCut(dg.start, dg.list, dt.score, p.maxDets[p.maxDets.length - 1]);
