@@ -8,6 +8,7 @@ import type { Params, ParamsOverrides } from './params.js';
 import { applyOverrides } from './params.js';
 import type { ResultColumns } from './results_parser.js';
 import { summarizeOne } from './summarize.js';
+import { evaluateAccumulateParallel, type EvalPool } from './parallel.js';
 import type { CocoDataset, CocoResult, IouType } from './types.js';
 
 export interface EvaluateCocoParams extends ParamsOverrides {
@@ -57,8 +58,7 @@ export function perCategory(E: COCOeval): PerCategoryRow[] {
   });
 }
 
-/** evaluate -> accumulate -> summarize on in-memory GT and results. */
-export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, params: EvaluateCocoParams = {}): CocoEvalResult {
+function setUp(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, params: EvaluateCocoParams): COCOeval {
   const cocoGt = gt instanceof COCO ? gt : new COCO(gt, params.gtSource ?? 'ground truth');
   let cocoDt: COCO;
   if (dt instanceof COCO) cocoDt = dt;
@@ -68,8 +68,30 @@ export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | R
   } else cocoDt = cocoGt.loadRes(dt, params.dtSource ?? 'results');
   const E = new COCOeval(cocoGt, cocoDt, params.iouType ?? 'bbox');
   E.params = applyOverrides(E.params, params);
-  E.evaluate(params.onProgress);
-  E.accumulate(params.onProgress);
+  return E;
+}
+
+function result(E: COCOeval): CocoEvalResult {
   const lines = E.summarize();
   return { stats: E.stats, lines, params: E.params, perCategory: perCategory(E), eval: E.eval! };
+}
+
+/** evaluate -> accumulate -> summarize on in-memory GT and results. */
+export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, params: EvaluateCocoParams = {}): CocoEvalResult {
+  const E = setUp(gt, dt, params);
+  E.evaluate(params.onProgress);
+  E.accumulate(params.onProgress);
+  return result(E);
+}
+
+/**
+ * evaluateCoco with evaluate + accumulate shared among the pool's worker threads (and this one):
+ * the same result, bit for bit. The caller owns the pool (EvalPool; close() it when done).
+ */
+export async function evaluateCocoParallel(
+  gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, pool: EvalPool, params: EvaluateCocoParams = {},
+): Promise<CocoEvalResult> {
+  const E = setUp(gt, dt, params);
+  await evaluateAccumulateParallel(E, pool, params.onProgress);
+  return result(E);
 }

@@ -1,9 +1,11 @@
-// parseBboxResults: the same doubles as JSON.parse, null for anything but the usual box results
-// (so the general path decides), and the columnar loadRes/evaluate equal to the record path.
+// The fast paths of coco-eval, each against the plain one: parseBboxResults gives the doubles
+// JSON.parse gives and null for anything but the usual box results (so the general path decides);
+// the columnar loadRes/evaluate and the threaded evaluate+accumulate give the same numbers bit for bit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { COCO } from '../coco.js';
-import { evaluateCoco } from '../evaluate_coco.js';
+import { evaluateCoco, evaluateCocoParallel } from '../evaluate_coco.js';
+import { EvalPool } from '../parallel.js';
 import { parseBboxResults, ResultColumns } from '../results_parser.js';
 import { loadCases } from './fixtures.js';
 
@@ -82,5 +84,22 @@ test('every bbox fixture case: the columnar path gives the record path\'s stats 
     assert.deepEqual(b.eval.precision, a.eval.precision, c.name);
     assert.deepEqual(b.eval.recall, a.eval.recall, c.name);
     assert.deepEqual(b.eval.scores, a.eval.scores, c.name);
+  }
+});
+
+test('every fixture case: evaluateCocoParallel (2 workers) gives evaluateCoco\'s stats, arrays and evalImgs bit for bit', async () => {
+  const pool = new EvalPool(2);
+  try {
+    for (const c of loadCases()) {
+      if (c.meta.expect_error !== null) continue;
+      const params = { ...(c.meta.params as object), iouType: c.meta.iouType ?? 'bbox', allowEmptyResults: true };
+      const a = evaluateCoco(c.gt, structuredClone(c.dt), params);
+      const b = await evaluateCocoParallel(c.gt, structuredClone(c.dt), pool, params);
+      assert.deepEqual(b.stats, a.stats, c.name);
+      assert.deepEqual(b.lines, a.lines, c.name);
+      for (const f of ['precision', 'recall', 'scores'] as const) assert.deepEqual(Array.from(b.eval[f]), Array.from(a.eval[f]), `${c.name} ${f}`);
+    }
+  } finally {
+    await pool.close();
   }
 });
