@@ -85,9 +85,9 @@ async function readJson(path: string, what: string): Promise<unknown> {
  * The results file: box detections of the usual shape go straight into columns (parseBboxResults);
  * anything else (segmentations, keypoints, extra fields, errors) through JSON.parse.
  */
-async function readResults(path: string, iouType: IouType): Promise<unknown> {
+async function readResults(path: string, tryColumns: boolean): Promise<unknown> {
   const bytes = await readBytes(path, 'results');
-  const columns = iouType === 'bbox' ? parseBboxResults(bytes) : null;
+  const columns = tryColumns ? parseBboxResults(bytes) : null;
   return columns ?? parseJson(bytes, path, 'results');
 }
 
@@ -201,8 +201,16 @@ async function evaluateFiles(
 
   const big = !values.quiet && ((await stat(dtPath).catch(() => null))?.size ?? 0) > 20e6;
   if (big) io.stderr.write(`coco-eval: loading ${gtPath} and ${dtPath}\n`);
-  const gt = new COCO(await readJson(gtPath, 'ground-truth'), gtPath);
-  const dt = await readResults(dtPath, iouType);
+  // the results file is parsed on a worker (box results) while this thread reads the GT
+  const onWorker = iouType === 'bbox' && pool !== undefined;
+  const dtOnWorker = onWorker ? pool.parseResults(dtPath) : Promise.resolve(null);
+  let gt: COCO;
+  try {
+    gt = new COCO(await readJson(gtPath, 'ground-truth'), gtPath);
+  } finally {
+    await dtOnWorker; // never leave the worker busy behind an error
+  }
+  const dt = (await dtOnWorker) ?? await readResults(dtPath, iouType === 'bbox' && !onWorker);
   checkKnown('--img-ids', imgIds, gt.imgs, 'image ids', gtPath);
   checkKnown('--cat-ids', catIds, gt.cats, 'category ids', gtPath);
   const showProgress = !values.quiet && (big || (Array.isArray(dt) && dt.length >= BIG_INPUT) || (dt instanceof ResultColumns && dt.n >= BIG_INPUT) || gt.dataset.annotations.length >= BIG_INPUT);

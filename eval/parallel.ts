@@ -11,7 +11,9 @@ import { accumulateCategory, newAccumulated } from './accumulate.js';
 import type { COCOeval, ProgressFn } from './cocoeval.js';
 import { EvaluateWork, evaluateCategory, newEvalStore } from './cocoeval.js';
 import type { Params } from './params.js';
+import type { WorkerRequest } from './parallel_worker.js';
 import type { Prepared } from './prepare.js';
+import { ResultColumns } from './results_parser.js';
 
 /** What every thread receives: the prepared groups (copied) and the shared outputs. */
 export interface Share {
@@ -59,18 +61,33 @@ export class EvalPool {
 
   /** Posts the share to every worker; resolves when each has finished (or failed: then false). */
   run(s: Share): Promise<boolean[]> {
-    return Promise.all(this.workers.map((w) => new Promise<boolean>((resolve) => {
-      const finish = (ok: boolean) => { w.off('message', onMessage); w.off('error', onFail); w.off('exit', onFail); resolve(ok); };
-      const onMessage = () => finish(true);
-      const onFail = () => finish(false);
-      w.on('message', onMessage); w.on('error', onFail); w.on('exit', onFail);
-      w.postMessage(s);
-    })));
+    return Promise.all(this.workers.map((w) => ask(w, { type: 'share', share: s }).then(() => true, () => false)));
+  }
+
+  /**
+   * Reads and parses a box results file on a worker (parseBboxResults), while this thread does
+   * something else; null when the file is not of that shape, cannot be read, or there is no worker.
+   */
+  async parseResults(path: string): Promise<ResultColumns | null> {
+    if (this.workers.length === 0) return null;
+    const c = await ask(this.workers[0], { type: 'parse', path }).catch(() => null) as ResultColumns | null;
+    return c && new ResultColumns(c.n, c.imageId, c.categoryId, c.bbox, c.score);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** One request to a worker: its answer, or a rejection when the worker fails or exits. */
+function ask(w: Worker, request: WorkerRequest): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const finish = (fn: () => void) => { w.off('message', onMessage); w.off('error', onFail); w.off('exit', onFail); fn(); };
+    const onMessage = (m: unknown) => finish(() => resolve(m));
+    const onFail = (e: unknown) => finish(() => reject(e));
+    w.on('message', onMessage); w.on('error', onFail); w.on('exit', onFail);
+    w.postMessage(request);
+  });
 }
 
 /**

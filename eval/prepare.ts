@@ -6,7 +6,6 @@
 import type { BoxResults, COCO } from './coco.js';
 import type { Params } from './params.js';
 import type { CocoAnnotation } from './types.js';
-import { argsortDesc } from './argsort.js';
 import type { RleData } from './rle.js';
 import type { RecordRef } from './validate.js';
 import { dataError, isFiniteNumber, requireBbox, requireKeypoints, validateGtAnnotation } from './validate.js';
@@ -70,11 +69,12 @@ function gatherColumns(r: BoxResults, imgIds: number[], catCell: Map<number, num
   const C = catCell.size;
   const imgIndex = new Map<number, number>();
   imgIds.forEach((id, i) => { if (!imgIndex.has(id)) imgIndex.set(id, i); });
+  const imgOf = denseLookup(imgIndex), catOf = denseLookup(catCell);
   const cells = new Int32Array(r.n);
   const cellStart = new Int32Array(imgIds.length * C + 1);
   for (let j = 0; j < r.n; j++) {
-    const i = imgIndex.get(r.imageId[j]), c = catCell.get(r.categoryId[j]);
-    cells[j] = i === undefined || c === undefined ? -1 : i * C + c;
+    const i = imgOf(r.imageId[j]), c = catOf(r.categoryId[j]);
+    cells[j] = i < 0 || c < 0 ? -1 : i * C + c;
     if (cells[j] >= 0) cellStart[cells[j] + 1]++;
   }
   for (let c = 0; c < imgIds.length * C; c++) cellStart[c + 1] += cellStart[c];
@@ -84,12 +84,29 @@ function gatherColumns(r: BoxResults, imgIds: number[], catCell: Map<number, num
   return { cellStart, cellList };
 }
 
+/** id -> index of a Map, through a table when the ids are small non-negative integers (COCO's are); -1 when absent. */
+function denseLookup(m: Map<number, number>): (id: number) => number {
+  let max = -1;
+  for (const id of m.keys()) {
+    if (!Number.isInteger(id) || id < 0 || id > 1e7) return (id) => m.get(id) ?? -1;
+    max = Math.max(max, id);
+  }
+  const table = new Int32Array(max + 1).fill(-1);
+  for (const [id, i] of m) table[id] = i;
+  return (id) => (id >= 0 && id <= max && Number.isInteger(id) ? table[id] : -1);
+}
+
 /** The dt table of box results in columns: the columns themselves (ids are index + 1). */
 function columnsTable(source: string, r: BoxResults, cellList: Int32Array): AnnTable {
   // checkDts' area rule: w*h can overflow to Infinity
-  for (const j of cellList) if (!isFiniteNumber(r.area[j])) throw dataError(source, ['results', j], 'area', 'a finite number', r.area[j]);
+  for (let q = 0; q < cellList.length; q++) {
+    const j = cellList[q];
+    if (!Number.isFinite(r.area[j])) throw dataError(source, ['results', j], 'area', 'a finite number', r.area[j]);
+  }
+  const id = new Float64Array(r.n);
+  for (let j = 0; j < r.n; j++) id[j] = j + 1;
   return {
-    bbox: r.bbox, area: r.area, score: r.score, id: Float64Array.from({ length: r.n }, (_, j) => j + 1),
+    bbox: r.bbox, area: r.area, score: r.score, id,
     ignore: new Uint8Array(r.n), crowd: new Uint8Array(r.n), rles: [], keypoints: new Float64Array(0),
   };
 }
@@ -200,18 +217,19 @@ export function prepare(cocoGt: COCO, cocoDt: COCO, p: Params): Prepared {
 
 /**
  * Sort each group's dts by -score, stably (np.argsort kind='mergesort': ties keep list order), and
- * keep the first maxDet. Groups are short, so an in-place insertion sort (stable) does it.
+ * keep the first maxDet: an insertion sort for short groups, a merge sort for long ones, in place.
  */
 function sortAndCut(start: Int32Array, list: Int32Array, score: Float64Array, maxDet: number) {
   const groups = start.length - 1;
   const outStart = new Int32Array(start.length);
   const out = new Int32Array(list.length);
+  let tmp = new Int32Array(0);
   let n = 0;
   for (let g = 0; g < groups; g++) {
     const s = start[g], e = start[g + 1];
-    if (e - s > 64) {
-      const pos = argsortDesc(Float64Array.from(list.subarray(s, e), (d) => score[d]));
-      list.set(Array.from(pos, (j) => list[s + j]), s);
+    if (e - s > 32) {
+      if (tmp.length < e - s) tmp = new Int32Array(2 * (e - s));
+      mergeSortDesc(list, s, e, score, tmp);
     } else {
       for (let j = s + 1; j < e; j++) {
         const v = list[j], sv = score[v];
@@ -225,4 +243,20 @@ function sortAndCut(start: Int32Array, list: Int32Array, score: Float64Array, ma
     outStart[g + 1] = n;
   }
   return { start: outStart, list: out.slice(0, n) };
+}
+
+/** Stable sort of list[s..e) by descending score[list[j]] (bottom-up merges; ties keep their order). */
+function mergeSortDesc(list: Int32Array, s: number, e: number, score: Float64Array, tmp: Int32Array): void {
+  const n = e - s;
+  for (let w = 1; w < n; w *= 2) {
+    for (let lo = s; lo < e - w; lo += 2 * w) {
+      const mid = lo + w, hi = Math.min(lo + 2 * w, e);
+      if (!(score[list[mid - 1]] < score[list[mid]])) continue; // already in order
+      let i = lo, j = mid, o = 0;
+      while (i < mid && j < hi) tmp[o++] = score[list[j]] > score[list[i]] ? list[j++] : list[i++];
+      while (i < mid) tmp[o++] = list[i++];
+      while (j < hi) tmp[o++] = list[j++];
+      for (let q = 0; q < o; q++) list[lo + q] = tmp[q];
+    }
+  }
 }

@@ -14,11 +14,11 @@
 export class ResultColumns {
   constructor(
     readonly n: number,
-    readonly imageId: Float64Array,
-    readonly categoryId: Float64Array,
+    readonly imageId: Float64Array<ArrayBuffer>,
+    readonly categoryId: Float64Array<ArrayBuffer>,
     /** [N,4] COCO [x, y, width, height]. */
-    readonly bbox: Float64Array,
-    readonly score: Float64Array,
+    readonly bbox: Float64Array<ArrayBuffer>,
+    readonly score: Float64Array<ArrayBuffer>,
   ) {}
 }
 
@@ -37,104 +37,70 @@ const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 // Below this the mantissa can take one more digit and stay an exact integer (< 2^53).
 const MANTISSA_LIMIT = 900719925474099;
 
-/** Incremental state: the position, and the last number read. */
-class Reader {
-  pos = 0;
-  num = 0;
-  constructor(readonly b: Uint8Array) {}
+const isSpace = (c: number): boolean => c === SPACE || c === LF || c === CR || c === TAB;
 
-  ws(): void {
-    const b = this.b;
-    let p = this.pos;
-    while (p < b.length) {
-      const c = b[p];
-      if (c !== SPACE && c !== LF && c !== CR && c !== TAB) break;
+// The number read last by readNumber (a typed slot: a plain variable would box every double).
+const NUM = new Float64Array(1);
+
+/**
+ * A JSON number starting at b[p] into NUM[0]; the position after it, or -1 if the bytes are not one
+ * (or it is not finite: 1e400). Short decimals are computed exactly (Clinger's fast path: an integer
+ * mantissa < 2^53 times or divided by an exact power of ten <= 10^22 is one correctly rounded
+ * operation, the same double JSON.parse gives); anything longer goes to Number() on its text.
+ */
+function readNumber(b: Uint8Array, p: number): number {
+  const start = p, end = b.length;
+  let neg = false;
+  if (p < end && b[p] === MINUS) { neg = true; p++; }
+  let m = 0, exp10 = 0, exact = true;
+  if (p >= end) return -1;
+  let c = b[p];
+  if (c === ZERO) {
+    p++;
+  } else if (c > ZERO && c <= NINE) {
+    while (p < end && (c = b[p]) >= ZERO && c <= NINE) {
+      if (m < MANTISSA_LIMIT) m = m * 10 + (c - ZERO); else exact = false;
       p++;
     }
-    this.pos = p;
-  }
-
-  /** Skips whitespace and reads one byte (-1 at the end). */
-  next(): number {
-    this.ws();
-    return this.pos < this.b.length ? this.b[this.pos++] : -1;
-  }
-
-  /** A quoted key that must be one of KEYS (no escapes); its index, or -1. */
-  key(): number {
-    const b = this.b;
-    const start = this.pos;
-    let end = start;
-    while (end < b.length && b[end] !== QUOTE) {
-      if (b[end] === 0x5c || b[end] < 0x20) return -1; // escapes, control characters: general path
-      end++;
-    }
-    if (end >= b.length) return -1;
-    this.pos = end + 1;
-    const len = end - start;
-    for (let k = 0; k < KEYS.length; k++) {
-      const key = KEYS[k];
-      if (key.length !== len) continue;
-      let same = true;
-      for (let j = 0; j < len && same; j++) same = b[start + j] === key[j];
-      if (same) return k;
-    }
-    return -1;
-  }
-
-  /**
-   * A JSON number into this.num; false if the bytes are not one. Short decimals are computed
-   * exactly (Clinger's fast path: an integer mantissa < 2^53 times or divided by an exact power of
-   * ten <= 10^22 is one correctly rounded operation, the same double JSON.parse gives); anything
-   * longer is handed to Number() on its text.
-   */
-  number(): boolean {
-    this.ws();
-    const b = this.b;
-    const start = this.pos;
-    let p = start;
-    let neg = false;
-    if (b[p] === MINUS) { neg = true; p++; }
-    let m = 0, exp10 = 0, exact = true;
-    const intStart = p;
-    if (b[p] === ZERO) p++;
-    else if (b[p] > ZERO && b[p] <= NINE) {
-      while (b[p] >= ZERO && b[p] <= NINE) {
-        if (m < MANTISSA_LIMIT) m = m * 10 + (b[p] - ZERO); else { exact = false; }
-        p++;
-      }
-    } else return false;
-    if (b[p] === DOT) {
+  } else return -1;
+  if (p < end && b[p] === DOT) {
+    p++;
+    const fracStart = p;
+    while (p < end && (c = b[p]) >= ZERO && c <= NINE) {
+      if (m < MANTISSA_LIMIT) { m = m * 10 + (c - ZERO); exp10--; } else exact = false;
       p++;
-      const fracStart = p;
-      while (b[p] >= ZERO && b[p] <= NINE) {
-        if (m < MANTISSA_LIMIT) { m = m * 10 + (b[p] - ZERO); exp10--; } else exact = false;
-        p++;
-      }
-      if (p === fracStart) return false;
     }
-    if (b[p] === LOWER_E || b[p] === UPPER_E) {
-      p++;
-      let eneg = false;
-      if (b[p] === MINUS || b[p] === PLUS) { eneg = b[p] === MINUS; p++; }
-      const expStart = p;
-      let e = 0;
-      while (b[p] >= ZERO && b[p] <= NINE) { if (e < 10000) e = e * 10 + (b[p] - ZERO); p++; }
-      if (p === expStart) return false;
-      exp10 += eneg ? -e : e;
-    }
-    if (p === intStart) return false;
-    this.pos = p;
-    if (exact && exp10 >= -22 && exp10 <= 22) {
-      const v = exp10 < 0 ? m / POW10[-exp10] : m * POW10[exp10];
-      this.num = neg ? -v : v;
-    } else {
-      let s = '';
-      for (let j = start; j < p; j++) s += String.fromCharCode(b[j]);
-      this.num = Number(s);
-    }
-    return Number.isFinite(this.num); // 1e400: the general path reports it
+    if (p === fracStart) return -1;
   }
+  if (p < end && (b[p] === LOWER_E || b[p] === UPPER_E)) {
+    p++;
+    let eneg = false;
+    if (p < end && (b[p] === MINUS || b[p] === PLUS)) { eneg = b[p] === MINUS; p++; }
+    const expStart = p;
+    let e = 0;
+    while (p < end && (c = b[p]) >= ZERO && c <= NINE) { if (e < 10000) e = e * 10 + (c - ZERO); p++; }
+    if (p === expStart) return -1;
+    exp10 += eneg ? -e : e;
+  }
+  if (exact && exp10 >= -22 && exp10 <= 22) {
+    const v = exp10 < 0 ? m / POW10[-exp10] : m * POW10[exp10];
+    NUM[0] = neg ? -v : v;
+  } else {
+    let text = '';
+    for (let j = start; j < p; j++) text += String.fromCharCode(b[j]);
+    NUM[0] = Number(text);
+  }
+  return Number.isFinite(NUM[0]) ? p : -1;
+}
+
+/** The key (without quotes) at b[p..]: its index in KEYS, or -1. The caller checks the closing quote. */
+function keyAt(b: Uint8Array, p: number): number {
+  const k = b[p] === 0x69 ? K_IMAGE : b[p] === 0x63 ? K_CAT : b[p] === 0x62 ? K_BBOX : b[p] === 0x73 ? K_SCORE : -1;
+  if (k < 0) return -1;
+  const key = KEYS[k];
+  if (p + key.length >= b.length) return -1;
+  for (let j = 1; j < key.length; j++) if (b[p + j] !== key[j]) return -1;
+  return k;
 }
 
 /** Grows a column to at least `need` entries. */
@@ -149,50 +115,68 @@ function grow(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuf
  * Reads a results file's bytes as box detections; null when the file is anything but a non-empty
  * array of {image_id, category_id, bbox, score} objects (the caller then parses it in general).
  */
-export function parseBboxResults(bytes: Uint8Array): ResultColumns | null {
-  const r = new Reader(bytes);
-  if (r.next() !== LBRACK) return null;
-  let cap = Math.max(16, Math.floor(bytes.length / 64));
+export function parseBboxResults(b: Uint8Array): ResultColumns | null {
+  const end = b.length;
+  let p = 0;
+  while (p < end && isSpace(b[p])) p++;
+  if (p >= end || b[p++] !== LBRACK) return null;
+  let cap = Math.max(16, Math.floor(end / 64));
   let imageId = new Float64Array(cap), categoryId = new Float64Array(cap), score = new Float64Array(cap);
   let bbox = new Float64Array(4 * cap);
   let n = 0;
   for (;;) {
-    if (r.next() !== LBRACE) return null; // also an empty list "[]": the general path reports it
+    while (p < end && isSpace(b[p])) p++;
+    if (p >= end || b[p++] !== LBRACE) return null; // also an empty list "[]": the general path reports it
     if (n === cap) {
       cap *= 2;
       imageId = grow(imageId, cap); categoryId = grow(categoryId, cap); score = grow(score, cap); bbox = grow(bbox, 4 * cap);
     }
     let seen = 0;
     for (;;) {
-      if (r.next() !== QUOTE) return null;
-      const k = r.key();
+      while (p < end && isSpace(b[p])) p++;
+      if (p >= end || b[p++] !== QUOTE) return null;
+      const k = keyAt(b, p);
       if (k < 0 || (seen & (1 << k)) !== 0) return null; // unknown or repeated key
+      p += KEYS[k].length;
+      if (b[p++] !== QUOTE) return null;
       seen |= 1 << k;
-      if (r.next() !== COLON) return null;
+      while (p < end && isSpace(b[p])) p++;
+      if (p >= end || b[p++] !== COLON) return null;
+      while (p < end && isSpace(b[p])) p++;
       if (k === K_BBOX) {
-        if (r.next() !== LBRACK) return null;
+        if (p >= end || b[p++] !== LBRACK) return null;
         for (let q = 0; q < 4; q++) {
-          if (q > 0 && r.next() !== COMMA) return null;
-          if (!r.number()) return null;
-          bbox[4 * n + q] = r.num;
+          while (p < end && isSpace(b[p])) p++;
+          if (q > 0) {
+            if (p >= end || b[p++] !== COMMA) return null;
+            while (p < end && isSpace(b[p])) p++;
+          }
+          if ((p = readNumber(b, p)) < 0) return null;
+          bbox[4 * n + q] = NUM[0];
         }
-        if (r.next() !== RBRACK) return null;
+        while (p < end && isSpace(b[p])) p++;
+        if (p >= end || b[p++] !== RBRACK) return null;
       } else {
-        if (!r.number()) return null;
-        if (k === K_IMAGE) imageId[n] = r.num;
-        else if (k === K_CAT) categoryId[n] = r.num;
-        else if (k === K_SCORE) score[n] = r.num;
+        if ((p = readNumber(b, p)) < 0) return null;
+        if (k === K_IMAGE) imageId[n] = NUM[0];
+        else if (k === K_CAT) categoryId[n] = NUM[0];
+        else score[n] = NUM[0];
       }
-      const c = r.next();
+      while (p < end && isSpace(b[p])) p++;
+      if (p >= end) return null;
+      const c = b[p++];
       if (c === RBRACE) break;
       if (c !== COMMA) return null;
     }
     if (seen !== ALL_KEYS) return null;
     n++;
-    const c = r.next();
+    while (p < end && isSpace(b[p])) p++;
+    if (p >= end) return null;
+    const c = b[p++];
     if (c === RBRACK) break;
     if (c !== COMMA) return null;
   }
-  if (r.next() !== -1) return null; // trailing bytes
+  while (p < end && isSpace(b[p])) p++;
+  if (p !== end) return null; // trailing bytes
   return new ResultColumns(n, imageId.slice(0, n), categoryId.slice(0, n), bbox.slice(0, 4 * n), score.slice(0, n));
 }
