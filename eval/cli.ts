@@ -3,7 +3,9 @@
 // COCOeval.summarize() prints them. The evaluation itself is evaluateCoco (evaluate_coco.ts).
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COCO } from './coco.js';
@@ -122,15 +124,37 @@ function progressTo(stderr: NodeJS.WritableStream): ProgressFn {
   };
 }
 
-/** Renders the SVG plot to PNG with sharp, an optional dependency loaded only for --plot. */
-async function rasterize(svg: string): Promise<Buffer> {
-  let sharp: typeof import('sharp').default;
+type Sharp = typeof import('sharp').default;
+
+/** sharp, an optional dependency loaded only for --plot (before the evaluation, so that it fails first). */
+async function loadSharp(): Promise<Sharp> {
   try {
-    sharp = (await import('sharp')).default;
+    return (await import('sharp')).default;
   } catch (error) {
     throw new CocoEvalError('ENGINE_UNAVAILABLE', `--plot: the PNG renderer (sharp) could not be loaded (${(error as Error).message}); install it with \`npm install sharp\``, {}, { cause: error });
   }
+}
+
+/** Renders the SVG plot to PNG. */
+function rasterize(sharp: Sharp, svg: string): Promise<Buffer> {
   return sharp(Buffer.from(svg, 'utf8'), { failOn: 'error' }).png().toBuffer();
+}
+
+/**
+ * An output path that cannot be written is reported before the evaluation, not after it: the path
+ * is not a directory, and it (or, if it does not exist yet, its folder) is writable.
+ */
+async function checkWritable(path: string, flag: string): Promise<void> {
+  const fail = (code: string, cause?: unknown) => new CocoEvalError('IO_ERROR', `${flag} ${path}: cannot write (${code})`, { path }, { cause });
+  const st = await stat(path).catch(() => null);
+  if (st?.isDirectory()) throw fail('EISDIR');
+  try {
+    await access(st ? path : dirname(resolve(path)), fsConstants.W_OK);
+    if (!st && !(await stat(dirname(resolve(path)))).isDirectory()) throw fail('ENOTDIR');
+  } catch (error) {
+    if (error instanceof CocoEvalError) throw error;
+    throw fail((error as NodeJS.ErrnoException).code ?? (error as Error).message, error);
+  }
 }
 
 async function writeOut(path: string, data: string | Buffer, flag: string): Promise<void> {
@@ -198,6 +222,11 @@ async function evaluateFiles(
   values: ReturnType<typeof parseCommandLine>['values'], io: CliStreams, pool: EvalPool | undefined,
 ): Promise<number> {
   const { imgIds, catIds, maxDets, iouThrs } = lists;
+  // outputs first: a path that cannot be written, or --plot without its renderer, fails in a moment,
+  // not after the whole evaluation
+  if (values.json !== undefined) await checkWritable(values.json, '--json');
+  if (values.plot !== undefined) await checkWritable(values.plot, '--plot');
+  const sharp = values.plot !== undefined ? await loadSharp() : undefined;
 
   const big = !values.quiet && ((await stat(dtPath).catch(() => null))?.size ?? 0) > 20e6;
   if (big) io.stderr.write(`coco-eval: loading ${gtPath} and ${dtPath}\n`);
@@ -228,7 +257,7 @@ async function evaluateFiles(
     else io.stdout.write(`\nPer category (area=all, maxDets=${lastMaxDets}):\n${perCategoryTable(result.perCategory, lastMaxDets).join('\n')}\n`);
   }
   if (values.json !== undefined) await writeOut(values.json, `${JSON.stringify(resultJson(result), null, 1)}\n`, '--json');
-  if (values.plot !== undefined) await writeOut(values.plot, await rasterize(prCurveSvg(result.eval, result.params)), '--plot');
+  if (values.plot !== undefined) await writeOut(values.plot, await rasterize(sharp!, prCurveSvg(result.eval, result.params)), '--plot');
   return EXIT.OK;
 }
 

@@ -8,6 +8,7 @@ import type { Params } from './params.js';
 import type { CocoAnnotation } from './types.js';
 import type { RleData } from './rle.js';
 import type { RecordRef } from './validate.js';
+import { CocoEvalError } from './errors.js';
 import { dataError, isFiniteNumber, requireBbox, requireKeypoints, validateGtAnnotation } from './validate.js';
 
 export interface AnnTable {
@@ -36,6 +37,8 @@ export interface Prepared {
   gtList: Int32Array;
   dtStart: Int32Array;
   dtList: Int32Array;
+  /** The results' source (file), for error messages. */
+  source: string;
 }
 
 /** The annotations of p.imgIds x p.catIds, bucketed by (image, category cell), file order kept. */
@@ -188,10 +191,45 @@ function buildTable(coco: COCO, anns: CocoAnnotation[], p: Params): AnnTable {
   return t;
 }
 
+/**
+ * What one evaluation may allocate, checked before anything is: (image, category) cells, values of
+ * the [T,R,K,A,M] precision array (it and `scores` take 16 bytes a value), per-detection codes
+ * (S dts x A x T bytes) and one group's [D,G] IoU matrix. COCO val2017 needs 400,000 cells and
+ * 969,600 precision values; LVIS (1,203 categories, 19,809 images) 23.8 million and 14.6 million.
+ */
+export const EVAL_LIMITS = { cells: 2 ** 25, precisionValues: 2 ** 25, codes: 2 ** 30, iouPairs: 2 ** 26 } as const;
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+function tooLarge(source: string, what: string, hint: string): CocoEvalError {
+  return new CocoEvalError('INVALID_DATA', `${source}: too large to evaluate: ${what}; ${hint}`, { source });
+}
+
+/** The size checks of EVAL_LIMITS that follow from the params alone (before gathering). */
+function checkSizes(source: string, p: Params, I: number, C: number): void {
+  const K = p.useCats ? C : 1;
+  const [T, R, A, M] = [p.iouThrs.length, p.recThrs.length, p.areaRng.length, p.maxDets.length];
+  const hint = 'evaluate a subset (--img-ids, --cat-ids) or fewer thresholds and maxDets';
+  if (I * C > EVAL_LIMITS.cells) {
+    throw tooLarge(source, `${fmt(I)} images x ${fmt(C)} categories = ${fmt(I * C)} (image, category) cells, more than the limit of ${fmt(EVAL_LIMITS.cells)}`, hint);
+  }
+  const values = T * R * K * A * M;
+  if (values > EVAL_LIMITS.precisionValues) {
+    throw tooLarge(source, `the precision array [T=${T}, R=${R}, K=${fmt(K)}, A=${A}, M=${M}] would hold ${fmt(values)} values, more than the limit of ${fmt(EVAL_LIMITS.precisionValues)}`, hint);
+  }
+}
+
+/** A group's [D,G] IoU matrix within EVAL_LIMITS.iouPairs (checked before it is allocated). */
+export function checkIouPairs(source: string, D: number, G: number, imgId: number, catId: number | string): void {
+  if (D * G <= EVAL_LIMITS.iouPairs) return;
+  throw tooLarge(source, `image ${imgId}, category ${catId}: ${fmt(D)} detections x ${fmt(G)} GT = ${fmt(D * G)} IoUs, more than the limit of ${fmt(EVAL_LIMITS.iouPairs)}`, 'lower maxDets or split the image\'s annotations');
+}
+
 export function prepare(cocoGt: COCO, cocoDt: COCO, p: Params): Prepared {
   const I = p.imgIds.length;
   const catCell = new Map<number, number>();
   for (const c of p.catIds) if (!catCell.has(c)) catCell.set(c, catCell.size);
+  checkSizes(cocoGt.source, p, I, catCell.size);
   const g = gather(cocoGt, p.imgIds, catCell);
   cocoGt.dataset.annotations.forEach((a, j) => {
     validateGtAnnotation(cocoGt.source, j, a as unknown as Record<string, unknown>, p.iouType, p.kpt_oks_sigmas.length);
@@ -212,7 +250,11 @@ export function prepare(cocoGt: COCO, cocoDt: COCO, p: Params): Prepared {
   const gg = groupLists(p, I, catCell, g.cellStart, g.cellList);
   const dg = groupLists(p, I, catCell, d.cellStart, d.cellList);
   const dd = sortAndCut(dg.start, dg.list, dt.score, p.maxDets[p.maxDets.length - 1]);
-  return { I, K: gg.K, gt, dt, gtStart: gg.start, gtList: gg.list, dtStart: dd.start, dtList: dd.list };
+  const codes = dd.list.length * p.areaRng.length * p.iouThrs.length;
+  if (codes > EVAL_LIMITS.codes) {
+    throw tooLarge(cocoDt.source, `${fmt(dd.list.length)} detections x ${p.areaRng.length} area ranges x ${p.iouThrs.length} IoU thresholds = ${fmt(codes)} match codes, more than the limit of ${fmt(EVAL_LIMITS.codes)}`, 'lower maxDets or use fewer IoU thresholds');
+  }
+  return { I, K: gg.K, gt, dt, gtStart: gg.start, gtList: gg.list, dtStart: dd.start, dtList: dd.list, source: cocoDt.source };
 }
 
 /**
