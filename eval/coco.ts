@@ -289,7 +289,20 @@ export class COCO {
     if (img === undefined) throw dataError(this.source, `annotation id ${ann.id}`, 'image_id', 'an image id of the dataset', ann.image_id);
     const h = imageSize(this.source, img, 'height'), w = imageSize(this.source, img, 'width');
     if (ann.segmentation === undefined && Array.isArray(ann.bbox)) return rleFrBbox(ann.bbox, h, w);
-    return segmentationToRle(ann.segmentation!, h, w);
+    let rle: RleData;
+    try {
+      rle = segmentationToRle(ann.segmentation!, h, w);
+    } catch (error) {
+      if (error instanceof CocoEvalError) throw new CocoEvalError(error.code, `${this.source}: annotation id ${ann.id}: ${error.message}`, { source: this.source }, { cause: error });
+      throw error;
+    }
+    // DEVIATION (pycocotools): runs summing past height*width (counts wrap as uint32 there) are refused
+    let sum = 0;
+    for (let j = 0; j < rle.cnts.length; j++) sum += rle.cnts[j];
+    if (sum > rle.h * rle.w) {
+      throw dataError(this.source, `annotation id ${ann.id}`, 'segmentation.counts', `runs summing to at most height*width = ${rle.h * rle.w}`, sum);
+    }
+    return rle;
   }
 }
 function imageSize(source: string, img: CocoImage, field: 'height' | 'width'): number {

@@ -115,6 +115,23 @@ describe('sizes are checked before anything is allocated', () => {
   });
 });
 
+describe('masks that would take unbounded time or memory (segm)', () => {
+  const withSegm = (segmentation: unknown) => ({ ...GT, annotations: [{ ...GT.annotations[0], segmentation }] });
+  const DT_SEGM = [{ image_id: 1, category_id: 1, segmentation: [[1, 1, 6, 1, 6, 6, 1, 6]], score: 1 }];
+
+  test('a polygon with coordinates like 1e300 (V8 aborted on its boundary array) -> exit 4', async () => {
+    const r = await cli(writeTmp(withSegm([[1, 1, 1e300, 1, 1e300, 1e300, 1, 1e300]])), writeTmp(DT_SEGM), '--iou-type', 'segm', '--threads', '0');
+    assert.equal(r.code, EXIT.INVALID_INPUT, r.err);
+    assert.match(r.err, /annotation id 1: polygon too large to rasterise: its edges span .* upsampled points, more than the limit of 16777216/);
+  });
+
+  test('RLE runs summing past height*width (the evaluation hung) -> exit 4', async () => {
+    const r = await cli(writeTmp(withSegm({ size: [100, 100], counts: [5, 1e12] })), writeTmp(DT_SEGM), '--iou-type', 'segm', '--threads', '0');
+    assert.equal(r.code, EXIT.INVALID_INPUT, r.err);
+    assert.match(r.err, /annotation id 1\.segmentation\.counts: expected runs summing to at most height\*width = 10000; received 3567587333/);
+  });
+});
+
 /** A small seeded PRNG (mulberry32), so that a failing case can be replayed. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
