@@ -117,24 +117,30 @@ function columnsTable(source: string, r: BoxResults, cellList: Int32Array): AnnT
 function groupLists(p: Params, I: number, catCell: Map<number, number>, cellStart: Int32Array, cellList: Int32Array) {
   const C = catCell.size;
   const K = p.useCats ? p.catIds.length : 1;
-  // the cells making up each group, in order: (i, k) with useCats, (i, every p.catIds entry) without
-  const cellsOf = (k: number, i: number, out: (c: number) => void) => {
-    if (p.useCats) out(i * C + catCell.get(p.catIds[k])!);
-    else for (const catId of p.catIds) out(i * C + catCell.get(catId)!);
-  };
+  // the cells making up group k: its category's cell with useCats, every p.catIds entry's without
+  const cellCols = p.useCats ? [] : Int32Array.from(p.catIds, (id) => catCell.get(id)!);
   const start = new Int32Array(K * I + 1);
+  // with useCats=0 a cell is listed once for each time its category is in p.catIds (pycocotools does so)
+  let total = cellList.length;
+  if (!p.useCats) {
+    total = 0;
+    for (let i = 0; i < I; i++) for (let q = 0; q < cellCols.length; q++) total += cellStart[i * C + cellCols[q] + 1] - cellStart[i * C + cellCols[q]];
+  }
+  const list = new Int32Array(total);
   let n = 0;
   for (let k = 0; k < K; k++) {
+    const col = p.useCats ? catCell.get(p.catIds[k])! : -1;
     for (let i = 0; i < I; i++) {
-      cellsOf(k, i, (c) => { n += cellStart[c + 1] - cellStart[c]; });
+      if (col >= 0) {
+        const c = i * C + col;
+        for (let j = cellStart[c]; j < cellStart[c + 1]; j++) list[n++] = cellList[j];
+      } else {
+        for (let q = 0; q < cellCols.length; q++) {
+          const c = i * C + cellCols[q];
+          for (let j = cellStart[c]; j < cellStart[c + 1]; j++) list[n++] = cellList[j];
+        }
+      }
       start[k * I + i + 1] = n;
-    }
-  }
-  const list = new Int32Array(n);
-  n = 0;
-  for (let k = 0; k < K; k++) {
-    for (let i = 0; i < I; i++) {
-      cellsOf(k, i, (c) => { for (let j = cellStart[c]; j < cellStart[c + 1]; j++) list[n++] = cellList[j]; });
     }
   }
   return { K, start, list };
