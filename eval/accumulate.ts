@@ -18,7 +18,7 @@ export interface EvalStore {
   dtStart: Int32Array;
   /** [S]: dtScores. */
   score: Float64Array;
-  /** [S,A,T]: bit 0 = dtMatches != 0, bit 1 = dtIgnore. */
+  /** [A,T,S] (a row of slots per area range and IoU threshold): bit 0 = dtMatches != 0, bit 1 = dtIgnore. */
   codes: Uint8Array;
 }
 
@@ -133,15 +133,25 @@ export function accumulateCategory(st: EvalStore, k: number, recThrs: readonly n
   const valid = new Int32Array(AT * W), tpBits = new Int32Array(AT * W);
   const sortedScore = new Float64Array(n), sortedRank = new Int32Array(n);
   for (let j = 0; j < n; j++) {
-    const src = (s0 + order[j]) * AT, w = j >>> 5, bit = 1 << (j & 31);
-    for (let at = 0; at < AT; at++) {
-      const c = st.codes[src + at];
-      if (c & IGNORED) continue;
-      valid[at * W + w] |= bit;
-      if (c & MATCHED) tpBits[at * W + w] |= bit;
-    }
     sortedScore[j] = st.score[s0 + order[j]];
     sortedRank[j] = rank[order[j]];
+  }
+  // each (a, t) row of codes read in sorted order (within the category's n slots), 32 dts a word
+  const codes = st.codes, S = st.score.length;
+  for (let at = 0; at < AT; at++) {
+    const row = at * S + s0, base = at * W;
+    for (let w = 0; w < W; w++) {
+      let v = 0, tp = 0;
+      const j0 = w << 5, jEnd = Math.min(n, j0 + 32);
+      for (let j = j0; j < jEnd; j++) {
+        const c = codes[row + order[j]];
+        const kept = ((c >> 1) & 1) ^ 1; // not IGNORED
+        v |= kept << (j - j0);
+        tp |= (c & kept & MATCHED) << (j - j0);
+      }
+      valid[base + w] = v;
+      tpBits[base + w] = tp;
+    }
   }
   const ev = { pos: new Int32Array(n), pr: new Float64Array(n) };
   const kept = new Int32Array(W);

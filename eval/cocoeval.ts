@@ -68,6 +68,7 @@ export function evaluateCategory(pr: Prepared, p: Params, st: EvalStore, k: numb
   const { I } = pr;
   const T = p.iouThrs.length, A = p.areaRng.length;
   const scratch = w.scratch;
+  const codes = st.codes, S = st.score.length;
   for (let g = k * I; g < (k + 1) * I; g++) {
     const m = groupAt(pr, g);
     if (m.G === 0 && m.D === 0) continue;
@@ -80,11 +81,12 @@ export function evaluateCategory(pr: Prepared, p: Params, st: EvalStore, k: numb
       let kept = 0;
       for (let j = 0; j < m.G; j++) if (scratch.gtIg[j] === 0) kept++;
       st.npig[k * A + a] += kept;
-      for (let d = 0; d < m.D; d++) {
-        const base = ((m.d0 + d) * A + a) * T;
-        for (let t = 0; t < T; t++) {
-          st.codes[base + t] = (scratch.dtm[t * m.D + d] !== 0 ? MATCHED : 0) | (scratch.dtIg[t * m.D + d] ? IGNORED : 0);
-        }
+      // rows of codes, one per (a, t), in slot order: reads and writes both sequential
+      const { dtm, dtIg } = scratch;
+      const D = m.D;
+      for (let t = 0; t < T; t++) {
+        const row = (a * T + t) * S + m.d0, off = t * D;
+        for (let d = 0; d < D; d++) codes[row + d] = (dtm[off + d] !== 0 ? MATCHED : 0) | (dtIg[off + d] !== 0 ? IGNORED : 0);
       }
     }
   }
