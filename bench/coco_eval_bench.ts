@@ -8,7 +8,8 @@
 // 12 stats are identical bit for bit. pycocotools runs in a Python found at run time:
 // $COCO_EVAL_PYTHON, then .bench-data/venv-pycocotools/bin/python, then python3; without one only
 // our side runs.
-// Usage: npm run build && node dist/bench/coco_eval_bench.js [--data DIR] [--regen] [--rounds N] [--threads N]
+// --single also runs ours with --threads 0 in each round (the single-threaded figure).
+// Usage: npm run build && node dist/bench/coco_eval_bench.js [--data DIR] [--regen] [--rounds N] [--threads N] [--single]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -88,12 +89,16 @@ export function main(argv = process.argv.slice(2)): void {
       '.bench-data/venv-pycocotools/bin/pip install pycocotools (or set COCO_EVAL_PYTHON to a python that has it).');
   }
   const tmp = mkdtempSync(join(os.tmpdir(), 'coco-eval-bench-'));
-  const ours: Run[] = [], theirs: Run[] = [];
+  const ours: Run[] = [], single: Run[] = [], theirs: Run[] = [];
   try {
     const out = join(tmp, 'out.json');
     for (let i = 0; i < rounds; i++) {
       ours.push(timed(process.execPath, [cli, gtPath, dtPath, '--quiet', '--json', out, ...(threads ? ['--threads', threads] : [])],
         () => ({ stats: (JSON.parse(readFileSync(out, 'utf8')) as { stats: number[] }).stats })));
+      if (argv.includes('--single')) {
+        single.push(timed(process.execPath, [cli, gtPath, dtPath, '--quiet', '--json', out, '--threads', '0'],
+          () => ({ stats: (JSON.parse(readFileSync(out, 'utf8')) as { stats: number[] }).stats })));
+      }
       if (python) theirs.push(timed(python, ['-c', PY_SIDE, gtPath, dtPath], (s) => JSON.parse(s.trim().split('\n').pop()!)));
     }
   } finally {
@@ -101,12 +106,14 @@ export function main(argv = process.argv.slice(2)): void {
   }
   console.log(`load average after: ${loadavg()}\n`);
   const o = summary('coco-eval', ours);
+  const o1 = single.length > 0 ? summary('--threads 0', single) : undefined;
   if (theirs.length > 0) {
     const t = summary('pycocotools', theirs);
     const ph = theirs[0].phases!;
     console.log(`pycocotools phases (first run, wall s): ${Object.entries(ph).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
     console.log(`end to end, pycocotools / ours: ${(t.wall / o.wall).toFixed(1)}x wall (best / best), ${(t.cpu / o.cpu).toFixed(1)}x CPU`);
-    const same = [...ours, ...theirs].every((r) => r.stats.length === theirs[0].stats.length && r.stats.every((v, i) => Object.is(v, theirs[0].stats[i])));
+    if (o1) console.log(`end to end, pycocotools / ours --threads 0: ${(t.wall / o1.wall).toFixed(1)}x wall, ${(t.cpu / o1.cpu).toFixed(1)}x CPU`);
+    const same = [...ours, ...single, ...theirs].every((r) => r.stats.length === theirs[0].stats.length && r.stats.every((v, i) => Object.is(v, theirs[0].stats[i])));
     console.log(`stats identical bit for bit in every run: ${same ? 'yes' : 'NO'}`);
   }
   console.log(`stats ${JSON.stringify(ours[0].stats)}`);
