@@ -41,7 +41,7 @@ Options:
   --plot OUT.png        draw precision-recall curves (IoU .50, .75, .50:.95; one panel per area range)
   --allow-empty         evaluate an empty results list as "no detections" instead of failing
   --threads N           worker threads for evaluate/accumulate besides the main one (default: cores - 1,
-                        at most 3; 0 = single-threaded); the numbers are the same either way
+                        at most 3; 0 = single-threaded; at most 8); the numbers are the same either way
   --quiet               no progress on stderr (shown for inputs of 100,000 records or more)
   -h, --help            this text
 
@@ -206,7 +206,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const maxDets = numberList('--max-dets', values['max-dets'], true);
   const iouThrs = numberList('--iou-thrs', values['iou-thrs'], false);
   const threads = numberList('--threads', values.threads, true)?.[0] ?? Math.min(3, availableParallelism() - 1);
-  if (threads < 0 || threads > 64) throw new CocoEvalError('INVALID_ARGUMENT', `--threads: expected an integer from 0 to 64; received ${threads}`);
+  if (threads < 0 || threads > 8) throw new CocoEvalError('INVALID_ARGUMENT', `--threads: expected an integer from 0 to 8; received ${threads}`);
   // started now, the workers load while this thread reads and parses the files
   const pool = threads > 0 ? new EvalPool(threads) : undefined;
   try {

@@ -9,13 +9,14 @@ export { evaluateCoco, evaluateCocoParallel, perCategory } from './evaluate_coco
 export { EvalPool, evaluateAccumulateParallel } from './parallel.js';
 export type { CocoEvalResult, EvaluateCocoParams, PerCategoryRow } from './evaluate_coco.js';
 export { applyOverrides, defaultParams, linspace } from './params.js';
+export { EVAL_LIMITS } from './prepare.js';
 export type { Params, ParamsOverrides } from './params.js';
 export { parseBboxResults, ResultColumns } from './results_parser.js';
 export { prCurveSvg, prCurves } from './pr_plot.js';
 export type { PrCurve } from './pr_plot.js';
 export { perCategoryTable, resultJson } from './report.js';
 export type { CocoEvalJson } from './report.js';
-export { rleArea, rleDecode, rleEncode, rleFrBbox, rleFrPoly, rleFrString, rleIou, rleMerge, rleToBbox, rleToString } from './rle.js';
+export { POLY_POINTS_LIMIT, rleArea, rleDecode, rleEncode, rleFrBbox, rleFrPoly, rleFrString, rleIou, rleMerge, rleToBbox, rleToString } from './rle.js';
 export type { RleData } from './rle.js';
 export { rleToJson, segmentationToRle } from './segm.js';
 export { formatFixed, summarize } from './summarize.js';

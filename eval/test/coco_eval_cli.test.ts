@@ -195,6 +195,7 @@ describe('coco-eval bad input', () => {
     await expectError([gt, dt, '--iou-thrs', '0.5,1.5'], EXIT.USAGE, /params\.iouThrs/);
     await expectError([gt, dt, '--iou-type', 'mask'], EXIT.USAGE, /--iou-type must be one of bbox, segm, keypoints/);
     await expectError([gt, dt, '--frobnicate'], EXIT.USAGE, /frobnicate/);
+    await expectError([gt, dt, '--threads', '9'], EXIT.USAGE, /--threads: expected an integer from 0 to 8; received 9/);
     const r = await cli(gt);
     assert.equal(r.code, EXIT.USAGE);
     assert.match(r.err, /expected GT\.json and DT\.json; received 1/);
