@@ -6,7 +6,7 @@ import { COCOeval } from './cocoeval.js';
 import type { Accumulated } from './accumulate.js';
 import type { Params, ParamsOverrides } from './params.js';
 import { applyOverrides } from './params.js';
-import type { ResultColumns } from './results_parser.js';
+import { ResultColumns } from './results_parser.js';
 import { summarizeOne } from './summarize.js';
 import { evaluateAccumulateParallel, type EvalPool } from './parallel.js';
 import type { CocoDataset, CocoResult, IouType } from './types.js';
@@ -62,7 +62,7 @@ function setUp(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, 
   const cocoGt = gt instanceof COCO ? gt : new COCO(gt, params.gtSource ?? 'ground truth');
   let cocoDt: COCO;
   if (dt instanceof COCO) cocoDt = dt;
-  else if (Array.isArray(dt) && dt.length === 0 && params.allowEmptyResults) {
+  else if (((Array.isArray(dt) && dt.length === 0) || (dt instanceof ResultColumns && dt.n === 0)) && params.allowEmptyResults) {
     // What the fixtures call "an empty result set built by hand": GT images and categories, no annotations.
     cocoDt = new COCO({ images: cocoGt.dataset.images, categories: cocoGt.dataset.categories, annotations: [] }, params.dtSource);
   } else cocoDt = cocoGt.loadRes(dt, params.dtSource ?? 'results');

@@ -72,6 +72,13 @@ test('columnar loadRes: the same image-id error as the record path, ids and area
   assert.deepEqual(dt.getAnnIds({ imgIds: [1] }), [1, 2]);
 });
 
+test('empty columns: refused like an empty list, zeros with allowEmptyResults', () => {
+  const gt = { images: [{ id: 1 }], categories: [{ id: 1 }], annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], area: 4, iscrowd: 0 }] };
+  const empty = new ResultColumns(0, new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0));
+  assert.throws(() => evaluateCoco(gt, empty), /the results list is empty/);
+  assert.deepEqual(evaluateCoco(gt, empty, { allowEmptyResults: true }).stats, evaluateCoco(gt, [], { allowEmptyResults: true }).stats);
+});
+
 test('every bbox fixture case: the columnar path gives the record path\'s stats and arrays bit for bit', () => {
   for (const c of loadCases()) {
     if ((c.meta.iouType ?? 'bbox') !== 'bbox' || c.meta.expect_error !== null) continue;
