@@ -263,7 +263,7 @@ export class COCO {
   /** loadRes of box results in columns (parseBboxResults): the same checks, no record objects. */
   private loadResColumns(r: ResultColumns, source: string): COCO {
     if (r.n === 0) throw new CocoEvalError('INVALID_DATA', `${source}: the results list is empty; pycocotools cannot evaluate it either (IndexError in loadRes). Write at least one detection.`, { source });
-    const area = new Float64Array(r.n);
+    const area = new Float64Array(new SharedArrayBuffer(8 * r.n)); // shared, as the columns
     for (let i = 0; i < r.n; i++) {
       if (!this.imgs.has(r.imageId[i])) throw dataError(source, ['results', i], 'image_id', `an image id of ${this.source}`, r.imageId[i]);
       area[i] = r.bbox[4 * i + 2] * r.bbox[4 * i + 3];

@@ -106,11 +106,12 @@ function columnsTable(source: string, r: BoxResults, cellList: Int32Array): AnnT
     const j = cellList[q];
     if (!Number.isFinite(r.area[j])) throw dataError(source, ['results', j], 'area', 'a finite number', r.area[j]);
   }
-  const id = new Float64Array(r.n);
+  // shared memory, as the columns: worker threads read the table without a copy
+  const id = new Float64Array(new SharedArrayBuffer(8 * r.n));
   for (let j = 0; j < r.n; j++) id[j] = j + 1;
   return {
     bbox: r.bbox, area: r.area, score: r.score, id,
-    ignore: new Uint8Array(r.n), crowd: new Uint8Array(r.n), rles: [], keypoints: new Float64Array(0),
+    ignore: new Uint8Array(new SharedArrayBuffer(r.n)), crowd: new Uint8Array(new SharedArrayBuffer(r.n)), rles: [], keypoints: new Float64Array(0),
   };
 }
 

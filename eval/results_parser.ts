@@ -14,11 +14,11 @@
 export class ResultColumns {
   constructor(
     readonly n: number,
-    readonly imageId: Float64Array<ArrayBuffer>,
-    readonly categoryId: Float64Array<ArrayBuffer>,
+    readonly imageId: Float64Array,
+    readonly categoryId: Float64Array,
     /** [N,4] COCO [x, y, width, height]. */
-    readonly bbox: Float64Array<ArrayBuffer>,
-    readonly score: Float64Array<ArrayBuffer>,
+    readonly bbox: Float64Array,
+    readonly score: Float64Array,
   ) {}
 }
 
@@ -178,5 +178,11 @@ export function parseBboxResults(b: Uint8Array): ResultColumns | null {
   }
   while (p < end && isSpace(b[p])) p++;
   if (p !== end) return null; // trailing bytes
-  return new ResultColumns(n, imageId.slice(0, n), categoryId.slice(0, n), bbox.slice(0, 4 * n), score.slice(0, n));
+  // the columns live in shared memory: worker threads read them without a copy
+  const shared = (a: Float64Array, len: number) => {
+    const out = new Float64Array(new SharedArrayBuffer(8 * len));
+    out.set(a.subarray(0, len));
+    return out;
+  };
+  return new ResultColumns(n, shared(imageId, n), shared(categoryId, n), shared(bbox, 4 * n), shared(score, n));
 }
