@@ -1,67 +1,54 @@
-// Side-by-side timing of our COCOeval and pycocotools on the val2017-sized case of coco_eval_gen.ts.
-// Each side runs in its own fresh process (so peak RSS is its own): loading, loadRes, evaluate,
-// accumulate, summarize, wall and CPU time; then the evaluate+accumulate speed ratio and the stats
-// difference. pycocotools runs in a Python found at run time: $COCO_EVAL_PYTHON, then
-// .bench-data/venv-pycocotools/bin/python, then python3; skipped with a message when absent.
-// Our side runs --repeat times (default 3; each phase's best time is kept, as timing noise on a
-// shared machine only ever adds time); pycocotools once (it takes minutes).
-// Usage: npm run build && node dist/bench/coco_eval_bench.js [--data DIR] [--regen] [--repeat N]
+// End-to-end timing of the coco-eval CLI against pycocotools on the val2017-sized case of
+// coco_eval_gen.ts: each run is one whole process on the same two files, parse to printed stats --
+// ours `coco-eval GT.json DT.json --quiet --json OUT` (pycocotools-js' CLI, default threads), theirs
+// `COCO(GT)` + `loadRes(DT)` + evaluate + accumulate + summarize. The runs alternate (ours, theirs,
+// ours, ...) so that a change in the machine's load hits both. Each process runs under
+// /usr/bin/time, which gives its wall time, CPU time (user + sys, all threads) and peak RSS; we print
+// the best and the median of each, the ratios, the load average before and after, and whether the
+// 12 stats are identical bit for bit. pycocotools runs in a Python found at run time:
+// $COCO_EVAL_PYTHON, then .bench-data/venv-pycocotools/bin/python, then python3; without one only
+// our side runs.
+// --single also runs ours with --threads 0 in each round (the single-threaded figure).
+// Usage: npm run build && node dist/bench/coco_eval_bench.js [--data DIR] [--regen] [--rounds N] [--threads N] [--single]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COCO, COCOeval } from 'pycocotools-js';
 import { generateCocoCase } from './coco_eval_gen.js';
 
-type Phase = 'load' | 'loadRes' | 'evaluate' | 'accumulate' | 'summarize';
-const PHASES: Phase[] = ['load', 'loadRes', 'evaluate', 'accumulate', 'summarize'];
-
-interface SideResult {
-  /** seconds: [wall, cpu] per phase */
-  times: Record<Phase, [number, number]>;
-  maxRssMb: number;
-  stats: number[];
-}
-
 const PY_SIDE = `
-import contextlib, io, json, resource, sys, time
+import contextlib, json, sys, time
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-times = {}
-def timed(name, fn):
-    w, c = time.perf_counter(), time.process_time()
-    with contextlib.redirect_stdout(io.StringIO()):
-        out = fn()
-    times[name] = [time.perf_counter() - w, time.process_time() - c]
-    return out
-gt = timed('load', lambda: COCO(sys.argv[1]))
-dt = timed('loadRes', lambda: gt.loadRes(sys.argv[2]))
-E = COCOeval(gt, dt, 'bbox')
-timed('evaluate', E.evaluate)
-timed('accumulate', E.accumulate)
-timed('summarize', E.summarize)
-print(json.dumps({'times': times, 'maxRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  'stats': [float(s) for s in E.stats]}))
+t = {}
+w = time.perf_counter()
+with contextlib.redirect_stdout(sys.stderr):
+    gt = COCO(sys.argv[1]); t['load'] = time.perf_counter() - w
+    dt = gt.loadRes(sys.argv[2]); t['loadRes'] = time.perf_counter() - w - sum(t.values())
+    E = COCOeval(gt, dt, 'bbox')
+    E.evaluate(); t['evaluate'] = time.perf_counter() - w - sum(t.values())
+    E.accumulate(); t['accumulate'] = time.perf_counter() - w - sum(t.values())
+E.summarize(); t['summarize'] = time.perf_counter() - w - sum(t.values())
+print(json.dumps({'stats': [float(s) for s in E.stats], 'phases': t}))
 `;
 
-/** Our side, run inside the child process. */
-function tsSide(gtPath: string, dtPath: string): SideResult {
-  const times = {} as Record<Phase, [number, number]>;
-  const timed = <T>(name: Phase, fn: () => T): T => {
-    const w = performance.now(), c = process.cpuUsage();
-    const out = fn();
-    const cu = process.cpuUsage(c);
-    times[name] = [(performance.now() - w) / 1000, (cu.user + cu.system) / 1e6];
-    return out;
-  };
-  const gt = timed('load', () => new COCO(JSON.parse(readFileSync(gtPath, 'utf8')), gtPath));
-  const dt = timed('loadRes', () => gt.loadRes(JSON.parse(readFileSync(dtPath, 'utf8')), dtPath));
-  const E = new COCOeval(gt, dt, 'bbox');
-  timed('evaluate', () => E.evaluate());
-  timed('accumulate', () => E.accumulate());
-  timed('summarize', () => E.summarize());
-  return { times, maxRssMb: process.resourceUsage().maxRSS / 1024, stats: E.stats };
+interface Run {
+  wall: number;
+  cpu: number;
+  rssMb: number;
+  stats: number[];
+  phases?: Record<string, number>;
+}
+
+/** One process under /usr/bin/time; its measures and the stats it produced. */
+function timed(cmd: string, args: string[], stats: (stdout: string) => { stats: number[]; phases?: Record<string, number> }): Run {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const line = r.stderr.split('\n').reverse().find((l) => l.startsWith('TIME '));
+  if (r.status !== 0 || line === undefined) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const [wall, user, sys, rssKb] = line.slice(5).split(' ').map(Number);
+  return { wall, cpu: user + sys, rssMb: rssKb / 1024, ...stats(r.stdout) };
 }
 
 function findPython(): string | undefined {
@@ -69,56 +56,67 @@ function findPython(): string | undefined {
   return candidates.find((py) => py !== undefined && spawnSync(py, ['-c', 'import pycocotools.cocoeval'], { stdio: 'ignore' }).status === 0);
 }
 
-function runChild(cmd: string, args: string[]): SideResult {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as SideResult;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const loadavg = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const flag = (argv: string[], name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+
+function summary(name: string, runs: Run[]): { wall: number; cpu: number } {
+  const w = runs.map((r) => r.wall), c = runs.map((r) => r.cpu);
+  console.log(`${name.padEnd(12)} wall best ${Math.min(...w).toFixed(2)} s, median ${median(w).toFixed(2)} s | ` +
+    `CPU best ${Math.min(...c).toFixed(2)} s, median ${median(c).toFixed(2)} s | peak RSS ${Math.max(...runs.map((r) => r.rssMb)).toFixed(0)} MB` +
+    ` | runs: ${runs.map((r) => `${r.wall.toFixed(2)}/${r.cpu.toFixed(2)}`).join(' ')} (wall/CPU s)`);
+  return { wall: Math.min(...w), cpu: Math.min(...c) };
 }
 
-const fmt = (x: number): string => x.toFixed(2).padStart(8);
-
 export function main(argv = process.argv.slice(2)): void {
-  if (argv[0] === '--side-ts') {
-    console.log(JSON.stringify(tsSide(argv[1], argv[2])));
-    return;
-  }
-  const di = argv.indexOf('--data');
-  const dir = di >= 0 ? argv[di + 1] : join('.bench-data', 'coco_eval');
+  const dir = flag(argv, '--data') ?? join('.bench-data', 'coco_eval');
   const gtPath = join(dir, 'gt.json'), dtPath = join(dir, 'dt.json');
   if (argv.includes('--regen') || !existsSync(gtPath) || !existsSync(dtPath)) {
     const g = generateCocoCase(dir);
     console.log(`generated ${g.images} images, ${g.gt} GT, ${g.dt} detections in ${dir}`);
   }
-  console.log(`node ${process.version}, ${dir}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  const ri = argv.indexOf('--repeat');
-  const repeat = ri >= 0 ? Math.max(1, Number(argv[ri + 1]) || 1) : 3;
-  const runs = Array.from({ length: repeat }, () => runChild(process.execPath, [fileURLToPath(import.meta.url), '--side-ts', gtPath, dtPath]));
-  const ts: SideResult = {
-    times: Object.fromEntries(PHASES.map((ph) => [ph, [0, 1].map((i) => Math.min(...runs.map((r) => r.times[ph][i])))])) as SideResult['times'],
-    maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
-    stats: runs[0].stats,
-  };
+  const rounds = Math.max(1, Number(flag(argv, '--rounds') ?? 3) || 1);
+  const threads = flag(argv, '--threads');
+  const cli = join(dirname(createRequire(import.meta.url).resolve('pycocotools-js/package.json')), 'dist', 'cli.js');
   const python = findPython();
-  let py: SideResult | undefined;
+  console.log(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${dir}, ${rounds} rounds`);
+  console.log(`load average before: ${loadavg()}`);
   if (python === undefined) {
-    console.log('pycocotools: not found, skipped. Create it with: python3 -m venv .bench-data/venv-pycocotools && ' +
+    console.log('pycocotools: not found, our side only. Create it with: python3 -m venv .bench-data/venv-pycocotools && ' +
       '.bench-data/venv-pycocotools/bin/pip install pycocotools (or set COCO_EVAL_PYTHON to a python that has it).');
-  } else {
-    py = runChild(python, ['-c', PY_SIDE, gtPath, dtPath]);
   }
-  console.log(`\nphase          ours wall  ours cpu${py ? '   pyc wall   pyc cpu' : ''}   (seconds)`);
-  for (const ph of PHASES) {
-    console.log(`${ph.padEnd(12)} ${fmt(ts.times[ph][0])}  ${fmt(ts.times[ph][1])}${py ? `  ${fmt(py.times[ph][0])}  ${fmt(py.times[ph][1])}` : ''}`);
+  const tmp = mkdtempSync(join(os.tmpdir(), 'coco-eval-bench-'));
+  const ours: Run[] = [], single: Run[] = [], theirs: Run[] = [];
+  try {
+    const out = join(tmp, 'out.json');
+    for (let i = 0; i < rounds; i++) {
+      ours.push(timed(process.execPath, [cli, gtPath, dtPath, '--quiet', '--json', out, ...(threads ? ['--threads', threads] : [])],
+        () => ({ stats: (JSON.parse(readFileSync(out, 'utf8')) as { stats: number[] }).stats })));
+      if (argv.includes('--single')) {
+        single.push(timed(process.execPath, [cli, gtPath, dtPath, '--quiet', '--json', out, '--threads', '0'],
+          () => ({ stats: (JSON.parse(readFileSync(out, 'utf8')) as { stats: number[] }).stats })));
+      }
+      if (python) theirs.push(timed(python, ['-c', PY_SIDE, gtPath, dtPath], (s) => JSON.parse(s.trim().split('\n').pop()!)));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
-  const ea = (s: SideResult, i: 0 | 1) => s.times.evaluate[i] + s.times.accumulate[i];
-  console.log(`evaluate+accumulate  ours ${ea(ts, 0).toFixed(2)} s wall / ${ea(ts, 1).toFixed(2)} s cpu`);
-  console.log(`peak RSS  ours ${ts.maxRssMb.toFixed(0)} MB${py ? `, pycocotools ${py.maxRssMb.toFixed(0)} MB` : ''}`);
-  if (py) {
-    console.log(`speed-up (evaluate+accumulate): ${(ea(py, 0) / ea(ts, 0)).toFixed(1)}x wall, ${(ea(py, 1) / ea(ts, 1)).toFixed(1)}x cpu`);
-    const diff = Math.max(...ts.stats.map((v, i) => Math.abs(v - py!.stats[i])));
-    console.log(`stats max |ours - pycocotools| = ${diff}`);
+  console.log(`load average after: ${loadavg()}\n`);
+  const o = summary('coco-eval', ours);
+  const o1 = single.length > 0 ? summary('--threads 0', single) : undefined;
+  if (theirs.length > 0) {
+    const t = summary('pycocotools', theirs);
+    const ph = theirs[0].phases!;
+    console.log(`pycocotools phases (first run, wall s): ${Object.entries(ph).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    console.log(`end to end, pycocotools / ours: ${(t.wall / o.wall).toFixed(1)}x wall (best / best), ${(t.cpu / o.cpu).toFixed(1)}x CPU`);
+    if (o1) console.log(`end to end, pycocotools / ours --threads 0: ${(t.wall / o1.wall).toFixed(1)}x wall, ${(t.cpu / o1.cpu).toFixed(1)}x CPU`);
+    const same = [...ours, ...single, ...theirs].every((r) => r.stats.length === theirs[0].stats.length && r.stats.every((v, i) => Object.is(v, theirs[0].stats[i])));
+    console.log(`stats identical bit for bit in every run: ${same ? 'yes' : 'NO'}`);
   }
-  console.log(`stats ${JSON.stringify(ts.stats)}`);
+  console.log(`stats ${JSON.stringify(ours[0].stats)}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();

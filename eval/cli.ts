@@ -2,14 +2,19 @@
 // coco-eval GT.json DT.json [options]: COCO detection metrics, printed exactly as pycocotools'
 // COCOeval.summarize() prints them. The evaluation itself is evaluateCoco (evaluate_coco.ts).
 import { realpathSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { constants as fsConstants } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COCO } from './coco.js';
 import type { ProgressFn } from './cocoeval.js';
 import { CocoEvalError, EXIT } from './errors.js';
-import { evaluateCoco, type EvaluateCocoParams } from './evaluate_coco.js';
+import { evaluateCoco, evaluateCocoParallel, type EvaluateCocoParams } from './evaluate_coco.js';
+import { EvalPool } from './parallel.js';
 import { prCurveSvg } from './pr_plot.js';
+import { parseBboxResults, ResultColumns } from './results_parser.js';
 import { perCategoryTable, resultJson } from './report.js';
 import { IOU_TYPES, type IouType } from './types.js';
 
@@ -35,6 +40,8 @@ Options:
   --json OUT            write {stats, params, perCategory} to OUT
   --plot OUT.png        draw precision-recall curves (IoU .50, .75, .50:.95; one panel per area range)
   --allow-empty         evaluate an empty results list as "no detections" instead of failing
+  --threads N           worker threads for evaluate/accumulate besides the main one (default: cores - 1,
+                        at most 3; 0 = single-threaded; at most 8); the numbers are the same either way
   --quiet               no progress on stderr (shown for inputs of 100,000 records or more)
   -h, --help            this text
 
@@ -62,15 +69,32 @@ function numberList(flag: string, raw: string | undefined, integer: boolean): nu
   return values;
 }
 
-/** Reads and parses a JSON file: IO_ERROR when unreadable, INVALID_JSON with line:column when not JSON. */
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
+async function readBytes(path: string, what: string): Promise<Buffer> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new CocoEvalError('IO_ERROR', `${path}: cannot read the ${what} file (${e.code ?? e.message})`, { path }, { cause: error });
   }
+}
+
+/** Reads and parses a JSON file: IO_ERROR when unreadable, INVALID_JSON with line:column when not JSON. */
+async function readJson(path: string, what: string): Promise<unknown> {
+  return parseJson(await readBytes(path, what), path, what);
+}
+
+/**
+ * The results file: box detections of the usual shape go straight into columns (parseBboxResults);
+ * anything else (segmentations, keypoints, extra fields, errors) through JSON.parse.
+ */
+async function readResults(path: string, tryColumns: boolean): Promise<unknown> {
+  const bytes = await readBytes(path, 'results');
+  const columns = tryColumns ? parseBboxResults(bytes) : null;
+  return columns ?? parseJson(bytes, path, 'results');
+}
+
+function parseJson(bytes: Buffer, path: string, what: string): unknown {
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -100,15 +124,37 @@ function progressTo(stderr: NodeJS.WritableStream): ProgressFn {
   };
 }
 
-/** Renders the SVG plot to PNG with sharp, an optional dependency loaded only for --plot. */
-async function rasterize(svg: string): Promise<Buffer> {
-  let sharp: typeof import('sharp').default;
+type Sharp = typeof import('sharp').default;
+
+/** sharp, an optional dependency loaded only for --plot (before the evaluation, so that it fails first). */
+async function loadSharp(): Promise<Sharp> {
   try {
-    sharp = (await import('sharp')).default;
+    return (await import('sharp')).default;
   } catch (error) {
     throw new CocoEvalError('ENGINE_UNAVAILABLE', `--plot: the PNG renderer (sharp) could not be loaded (${(error as Error).message}); install it with \`npm install sharp\``, {}, { cause: error });
   }
+}
+
+/** Renders the SVG plot to PNG. */
+function rasterize(sharp: Sharp, svg: string): Promise<Buffer> {
   return sharp(Buffer.from(svg, 'utf8'), { failOn: 'error' }).png().toBuffer();
+}
+
+/**
+ * An output path that cannot be written is reported before the evaluation, not after it: the path
+ * is not a directory, and it (or, if it does not exist yet, its folder) is writable.
+ */
+async function checkWritable(path: string, flag: string): Promise<void> {
+  const fail = (code: string, cause?: unknown) => new CocoEvalError('IO_ERROR', `${flag} ${path}: cannot write (${code})`, { path }, { cause });
+  const st = await stat(path).catch(() => null);
+  if (st?.isDirectory()) throw fail('EISDIR');
+  try {
+    await access(st ? path : dirname(resolve(path)), fsConstants.W_OK);
+    if (!st && !(await stat(dirname(resolve(path)))).isDirectory()) throw fail('ENOTDIR');
+  } catch (error) {
+    if (error instanceof CocoEvalError) throw error;
+    throw fail((error as NodeJS.ErrnoException).code ?? (error as Error).message, error);
+  }
 }
 
 async function writeOut(path: string, data: string | Buffer, flag: string): Promise<void> {
@@ -130,6 +176,7 @@ const FLAGS = {
   json: { type: 'string' },
   plot: { type: 'string' },
   'allow-empty': { type: 'boolean' },
+  threads: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -158,21 +205,51 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
   const catIds = numberList('--cat-ids', values['cat-ids'], true);
   const maxDets = numberList('--max-dets', values['max-dets'], true);
   const iouThrs = numberList('--iou-thrs', values['iou-thrs'], false);
+  const threads = numberList('--threads', values.threads, true)?.[0] ?? Math.min(3, availableParallelism() - 1);
+  if (threads < 0 || threads > 8) throw new CocoEvalError('INVALID_ARGUMENT', `--threads: expected an integer from 0 to 8; received ${threads}`);
+  // started now, the workers load while this thread reads and parses the files
+  const pool = threads > 0 ? new EvalPool(threads) : undefined;
+  try {
+    return await evaluateFiles(gtPath, dtPath, iouType, { imgIds, catIds, maxDets, iouThrs }, values, io, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function evaluateFiles(
+  gtPath: string, dtPath: string, iouType: IouType,
+  lists: { imgIds?: number[]; catIds?: number[]; maxDets?: number[]; iouThrs?: number[] },
+  values: ReturnType<typeof parseCommandLine>['values'], io: CliStreams, pool: EvalPool | undefined,
+): Promise<number> {
+  const { imgIds, catIds, maxDets, iouThrs } = lists;
+  // outputs first: a path that cannot be written, or --plot without its renderer, fails in a moment,
+  // not after the whole evaluation
+  if (values.json !== undefined) await checkWritable(values.json, '--json');
+  if (values.plot !== undefined) await checkWritable(values.plot, '--plot');
+  const sharp = values.plot !== undefined ? await loadSharp() : undefined;
 
   const big = !values.quiet && ((await stat(dtPath).catch(() => null))?.size ?? 0) > 20e6;
   if (big) io.stderr.write(`coco-eval: loading ${gtPath} and ${dtPath}\n`);
-  const gt = new COCO(await readJson(gtPath, 'ground-truth'), gtPath);
-  const dt = await readJson(dtPath, 'results');
+  // the results file is parsed on a worker (box results) while this thread reads the GT
+  const onWorker = iouType === 'bbox' && pool !== undefined;
+  const dtOnWorker = onWorker ? pool.parseResults(dtPath) : Promise.resolve(null);
+  let gt: COCO;
+  try {
+    gt = new COCO(await readJson(gtPath, 'ground-truth'), gtPath);
+  } finally {
+    await dtOnWorker; // never leave the worker busy behind an error
+  }
+  const dt = (await dtOnWorker) ?? await readResults(dtPath, iouType === 'bbox' && !onWorker);
   checkKnown('--img-ids', imgIds, gt.imgs, 'image ids', gtPath);
   checkKnown('--cat-ids', catIds, gt.cats, 'category ids', gtPath);
-  const showProgress = !values.quiet && (big || (Array.isArray(dt) && dt.length >= BIG_INPUT) || gt.dataset.annotations.length >= BIG_INPUT);
+  const showProgress = !values.quiet && (big || (Array.isArray(dt) && dt.length >= BIG_INPUT) || (dt instanceof ResultColumns && dt.n >= BIG_INPUT) || gt.dataset.annotations.length >= BIG_INPUT);
   const params: EvaluateCocoParams = {
     iouType, gtSource: gtPath, dtSource: dtPath, allowEmptyResults: values['allow-empty'] === true,
     ...(imgIds && { imgIds }), ...(catIds && { catIds }), ...(maxDets && { maxDets }), ...(iouThrs && { iouThrs }),
     ...(values['no-cats'] && { useCats: 0 as const }),
     ...(showProgress && { onProgress: progressTo(io.stderr) }),
   };
-  const result = evaluateCoco(gt, dt as never, params);
+  const result = pool ? await evaluateCocoParallel(gt, dt as never, pool!, params) : evaluateCoco(gt, dt as never, params);
   io.stdout.write(`${result.lines.join('\n')}\n`);
   const lastMaxDets = result.params.maxDets[result.params.maxDets.length - 1];
   if (values['per-category']) {
@@ -180,7 +257,7 @@ async function run(argv: string[], io: CliStreams): Promise<number> {
     else io.stdout.write(`\nPer category (area=all, maxDets=${lastMaxDets}):\n${perCategoryTable(result.perCategory, lastMaxDets).join('\n')}\n`);
   }
   if (values.json !== undefined) await writeOut(values.json, `${JSON.stringify(resultJson(result), null, 1)}\n`, '--json');
-  if (values.plot !== undefined) await writeOut(values.plot, await rasterize(prCurveSvg(result.eval, result.params)), '--plot');
+  if (values.plot !== undefined) await writeOut(values.plot, await rasterize(sharp!, prCurveSvg(result.eval, result.params)), '--plot');
   return EXIT.OK;
 }
 

@@ -4,6 +4,7 @@ import { CocoEvalError } from './errors.js';
 import type { CocoAnnotation, CocoCategory, CocoDataset, CocoImage } from './types.js';
 import type { RleData } from './rle.js';
 import { rleArea, rleFrBbox, rleToBbox } from './rle.js';
+import { ResultColumns } from './results_parser.js';
 import { segmentationToRle } from './segm.js';
 import type { RecordRef } from './validate.js';
 import {
@@ -53,36 +54,75 @@ function checkDataset(source: string, d: unknown): CocoDataset {
   return d as unknown as CocoDataset;
 }
 
+/**
+ * Box results held in columns (loadRes of a ResultColumns): what loadRes would have written into
+ * each record (`area` = w*h; `id` = index + 1 and `iscrowd` = 0 are implied).
+ */
+export interface BoxResults extends ResultColumns {
+  readonly area: Float64Array;
+}
+
 export class COCO {
-  dataset: CocoDataset;
-  anns = new Map<number, CocoAnnotation>();
+  private _dataset: CocoDataset;
+  private _anns = new Map<number, CocoAnnotation>();
+  private _imgToAnns = new Map<number, CocoAnnotation[]>();
+  private _catToImgs = new Map<number, number[]>();
   imgs = new Map<number, CocoImage>();
   cats = new Map<number, CocoCategory>();
-  imgToAnns = new Map<number, CocoAnnotation[]>();
-  catToImgs = new Map<number, number[]>();
+  /**
+   * DEVIATION (pycocotools): box results loaded from a ResultColumns stay in these columns; the
+   * annotation objects (`dataset.annotations`, `anns`, `imgToAnns`, `catToImgs`) are built only
+   * when first read. COCOeval reads the columns. null for every other COCO.
+   */
+  results: BoxResults | null = null;
+  private materialized = false;
   /** Where the data came from (a file path), used in error messages. */
   readonly source: string;
 
   /** COCO(annotation) with a parsed instances JSON; no argument gives an empty index (as COCO()). */
   constructor(dataset?: unknown, source = 'ground truth') {
     this.source = source;
-    this.dataset = dataset === undefined ? { images: [], annotations: [], categories: [] } : checkDataset(source, dataset);
+    this._dataset = dataset === undefined ? { images: [], annotations: [], categories: [] } : checkDataset(source, dataset);
+    this.createIndex();
+  }
+
+  get dataset(): CocoDataset { this.materialize(); return this._dataset; }
+  set dataset(d: CocoDataset) { this._dataset = d; }
+  get anns(): Map<number, CocoAnnotation> { this.materialize(); return this._anns; }
+  get imgToAnns(): Map<number, CocoAnnotation[]> { this.materialize(); return this._imgToAnns; }
+  get catToImgs(): Map<number, number[]> { this.materialize(); return this._catToImgs; }
+
+  /** The record objects of columnar results, as loadRes would have annotated them. */
+  private materialize(): void {
+    const r = this.results;
+    if (r === null || this.materialized) return;
+    this.materialized = true;
+    const anns: CocoAnnotation[] = new Array(r.n);
+    for (let i = 0; i < r.n; i++) {
+      anns[i] = {
+        image_id: r.imageId[i], category_id: r.categoryId[i], bbox: Array.from(r.bbox.subarray(4 * i, 4 * i + 4)),
+        score: r.score[i], area: r.area[i], id: i + 1, iscrowd: 0,
+      };
+    }
+    this._dataset.annotations = anns;
     this.createIndex();
   }
 
   createIndex(): void {
-    this.anns.clear(); this.imgs.clear(); this.cats.clear(); this.imgToAnns.clear(); this.catToImgs.clear();
-    for (const ann of this.dataset.annotations) {
-      let list = this.imgToAnns.get(ann.image_id);
-      if (list === undefined) this.imgToAnns.set(ann.image_id, (list = []));
+    this._anns.clear(); this.imgs.clear(); this.cats.clear(); this._imgToAnns.clear(); this._catToImgs.clear();
+    const d = this._dataset;
+    for (const img of d.images) this.imgs.set(img.id, img);
+    for (const cat of d.categories) this.cats.set(cat.id, cat);
+    if (this.results !== null && !this.materialized) return;
+    for (const ann of d.annotations) {
+      let list = this._imgToAnns.get(ann.image_id);
+      if (list === undefined) this._imgToAnns.set(ann.image_id, (list = []));
       list.push(ann);
-      this.anns.set(ann.id, ann);
+      this._anns.set(ann.id, ann);
     }
-    for (const img of this.dataset.images) this.imgs.set(img.id, img);
-    for (const cat of this.dataset.categories) this.cats.set(cat.id, cat);
-    for (const ann of this.dataset.annotations) {
-      let list = this.catToImgs.get(ann.category_id);
-      if (list === undefined) this.catToImgs.set(ann.category_id, (list = []));
+    for (const ann of d.annotations) {
+      let list = this._catToImgs.get(ann.category_id);
+      if (list === undefined) this._catToImgs.set(ann.category_id, (list = []));
       list.push(ann.image_id);
     }
   }
@@ -161,6 +201,7 @@ export class COCO {
    * itself, with the same pixels); segmentation results may also be polygons or uncompressed RLEs.
    */
   loadRes(results: unknown, source = 'results'): COCO {
+    if (results instanceof ResultColumns) return this.loadResColumns(results, source);
     if (!Array.isArray(results)) throw dataError(source, 'results', '', 'a JSON array of result objects', results);
     if (results.length === 0) {
       throw new CocoEvalError('INVALID_DATA', `${source}: the results list is empty; pycocotools cannot evaluate it either (IndexError in loadRes). Write at least one detection.`, { source });
@@ -219,6 +260,26 @@ export class COCO {
     return res;
   }
 
+  /** loadRes of box results in columns (parseBboxResults): the same checks, no record objects. */
+  private loadResColumns(r: ResultColumns, source: string): COCO {
+    if (r.n === 0) throw new CocoEvalError('INVALID_DATA', `${source}: the results list is empty; pycocotools cannot evaluate it either (IndexError in loadRes). Write at least one detection.`, { source });
+    const area = new Float64Array(new SharedArrayBuffer(8 * r.n)); // shared, as the columns
+    for (let i = 0; i < r.n; i++) {
+      if (!this.imgs.has(r.imageId[i])) throw dataError(source, ['results', i], 'image_id', `an image id of ${this.source}`, r.imageId[i]);
+      area[i] = r.bbox[4 * i + 2] * r.bbox[4 * i + 3];
+    }
+    const res = new COCO(undefined, source);
+    res.results = { n: r.n, imageId: r.imageId, categoryId: r.categoryId, bbox: r.bbox, score: r.score, area };
+    res.dataset = {
+      info: this.dataset.info ?? {},
+      images: this.dataset.images.slice(),
+      categories: this.dataset.categories.map((c) => ({ ...c })),
+      annotations: [],
+    };
+    res.createIndex();
+    return res;
+  }
+
   /**
    * annToRLE (coco.py:421-440): polygons / uncompressed RLE / RLE to an RLE in the image's size.
    * A box result without `segmentation` is rasterised as its box polygon, as loadRes would have made it.
@@ -228,7 +289,20 @@ export class COCO {
     if (img === undefined) throw dataError(this.source, `annotation id ${ann.id}`, 'image_id', 'an image id of the dataset', ann.image_id);
     const h = imageSize(this.source, img, 'height'), w = imageSize(this.source, img, 'width');
     if (ann.segmentation === undefined && Array.isArray(ann.bbox)) return rleFrBbox(ann.bbox, h, w);
-    return segmentationToRle(ann.segmentation!, h, w);
+    let rle: RleData;
+    try {
+      rle = segmentationToRle(ann.segmentation!, h, w);
+    } catch (error) {
+      if (error instanceof CocoEvalError) throw new CocoEvalError(error.code, `${this.source}: annotation id ${ann.id}: ${error.message}`, { source: this.source }, { cause: error });
+      throw error;
+    }
+    // DEVIATION (pycocotools): runs summing past height*width (counts wrap as uint32 there) are refused
+    let sum = 0;
+    for (let j = 0; j < rle.cnts.length; j++) sum += rle.cnts[j];
+    if (sum > rle.h * rle.w) {
+      throw dataError(this.source, `annotation id ${ann.id}`, 'segmentation.counts', `runs summing to at most height*width = ${rle.h * rle.w}`, sum);
+    }
+    return rle;
   }
 }
 function imageSize(source: string, img: CocoImage, field: 'height' | 'width'): number {

@@ -11,7 +11,7 @@ import { MatchScratch, matchImage } from './match.js';
 import type { Params } from './params.js';
 import { defaultParams } from './params.js';
 import type { Prepared } from './prepare.js';
-import { prepare } from './prepare.js';
+import { checkIouPairs, prepare } from './prepare.js';
 import { summarize } from './summarize.js';
 import type { IouType } from './types.js';
 
@@ -31,6 +31,66 @@ export interface EvalImg {
 }
 
 export type ProgressFn = (phase: 'evaluate' | 'accumulate', done: number, total: number) => void;
+
+/** The dt/gt lists of group g = k*I + i. */
+function groupAt(pr: Prepared, g: number): MatchGroup {
+  return {
+    gt: pr.gt, gtList: pr.gtList, g0: pr.gtStart[g], G: pr.gtStart[g + 1] - pr.gtStart[g],
+    dt: pr.dt, dtList: pr.dtList, d0: pr.dtStart[g], D: pr.dtStart[g + 1] - pr.dtStart[g], ious: null,
+  };
+}
+
+/** evaluate()'s output columns, empty; in shared memory when threads fill them together. */
+export function newEvalStore(pr: Prepared, p: Params, shared = false): EvalStore {
+  const { I, K } = pr;
+  const T = p.iouThrs.length, A = p.areaRng.length;
+  const S = pr.dtList.length;
+  const bytes = (n: number) => (shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
+  const st: EvalStore = {
+    T, A, K, I, present: new Uint8Array(bytes(K * I)), npig: new Int32Array(bytes(4 * K * A)),
+    dtStart: pr.dtStart, score: new Float64Array(bytes(8 * S)), codes: new Uint8Array(bytes(S * A * T)),
+  };
+  for (let s = 0; s < S; s++) st.score[s] = pr.dt.score[pr.dtList[s]];
+  return st;
+}
+
+/** One thread's reusable buffers for evaluateCategory. */
+export class EvaluateWork {
+  scratch = new MatchScratch();
+  ious = new Float64Array(1024);
+}
+
+/**
+ * evaluateImg over every image and area range of category group k (cocoeval.py:148-156), into the
+ * store's rows of k: codes, present, npig. Category groups are independent of each other.
+ */
+export function evaluateCategory(pr: Prepared, p: Params, st: EvalStore, k: number, w: EvaluateWork): void {
+  const { I } = pr;
+  const T = p.iouThrs.length, A = p.areaRng.length;
+  const scratch = w.scratch;
+  const codes = st.codes, S = st.score.length;
+  for (let g = k * I; g < (k + 1) * I; g++) {
+    const m = groupAt(pr, g);
+    if (m.G === 0 && m.D === 0) continue;
+    st.present[g] = 1;
+    checkIouPairs(pr.source, m.D, m.G, p.imgIds[g - k * I], p.useCats ? p.catIds[k] : 'all');
+    if (w.ious.length < m.D * m.G) w.ious = new Float64Array(m.D * m.G * 2);
+    m.ious = groupIous(m, p, p.useCats === 1, w.ious) ? w.ious : null;
+    for (let a = 0; a < A; a++) {
+      matchImage(m, p.iouThrs, p.areaRng[a][0], p.areaRng[a][1], scratch);
+      let kept = 0;
+      for (let j = 0; j < m.G; j++) if (scratch.gtIg[j] === 0) kept++;
+      st.npig[k * A + a] += kept;
+      // rows of codes, one per (a, t), in slot order: reads and writes both sequential
+      const { dtm, dtIg } = scratch;
+      const D = m.D;
+      for (let t = 0; t < T; t++) {
+        const row = (a * T + t) * S + m.d0, off = t * D;
+        for (let d = 0; d < D; d++) codes[row + d] = (dtm[off + d] !== 0 ? MATCHED : 0) | (dtIg[off + d] !== 0 ? IGNORED : 0);
+      }
+    }
+  }
+}
 
 export class COCOeval {
   cocoGt: COCO;
@@ -59,56 +119,43 @@ export class COCOeval {
   /** evaluate() (cocoeval.py:120-158): unique sorted imgIds (and catIds with useCats), sorted maxDets. */
   evaluate(onProgress?: ProgressFn): void {
     const p = this.params;
-    const uniqSorted = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
+    const pr = this.prepareGroups();
+    const st = newEvalStore(pr, p);
+    const work = new EvaluateWork();
+    for (let k = 0; k < pr.K; k++) {
+      onProgress?.('evaluate', k * pr.I, pr.K * pr.I);
+      evaluateCategory(pr, p, st, k, work);
+    }
+    onProgress?.('evaluate', pr.K * pr.I, pr.K * pr.I);
+    this.evalImgs = st;
+  }
+
+  /**
+   * The first part of evaluate(): params normalised (unique sorted imgIds/catIds, sorted maxDets)
+   * and the groups prepared; evaluateCategory then fills each category group (parallel.ts runs
+   * them on threads).
+   */
+  prepareGroups(): Prepared {
+    const p = this.params;
+    // np.unique: sorted, without repeats (a typed sort: fast on a million ids too)
+    const uniqSorted = (xs: number[]) => {
+      const a = Float64Array.from(xs).sort();
+      const out: number[] = [];
+      for (let j = 0; j < a.length; j++) if (j === 0 || a[j] !== a[j - 1]) out.push(a[j] === 0 ? 0 : a[j]);
+      return out;
+    };
     p.imgIds = uniqSorted(p.imgIds);
     if (p.useCats) p.catIds = uniqSorted(p.catIds);
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
-    const pr = prepare(this.cocoGt, this.cocoDt, p);
-    this.prepared = pr;
-    const { I, K } = pr;
-    const T = p.iouThrs.length, A = p.areaRng.length;
-    const S = pr.dtList.length;
-    const st: EvalStore = {
-      T, A, K, I, present: new Uint8Array(K * I), npig: new Int32Array(K * A),
-      dtStart: pr.dtStart, score: new Float64Array(S), codes: new Uint8Array(S * A * T),
-    };
-    for (let s = 0; s < S; s++) st.score[s] = pr.dt.score[pr.dtList[s]];
-    const scratch = new MatchScratch();
-    let ious = new Float64Array(1024);
-    const step = Math.max(1, Math.floor((K * I) / 100));
-    for (let g = 0; g < K * I; g++) {
-      if (onProgress && g % step === 0) onProgress('evaluate', g, K * I);
-      const m = this.group(g);
-      if (m.G === 0 && m.D === 0) continue;
-      st.present[g] = 1;
-      if (ious.length < m.D * m.G) ious = new Float64Array(m.D * m.G * 2);
-      m.ious = groupIous(m, p, p.useCats === 1, ious) ? ious : null;
-      const k = Math.floor(g / I);
-      for (let a = 0; a < A; a++) {
-        matchImage(m, p.iouThrs, p.areaRng[a][0], p.areaRng[a][1], scratch);
-        let kept = 0;
-        for (let j = 0; j < m.G; j++) if (scratch.gtIg[j] === 0) kept++;
-        st.npig[k * A + a] += kept;
-        for (let d = 0; d < m.D; d++) {
-          const base = ((m.d0 + d) * A + a) * T;
-          for (let t = 0; t < T; t++) {
-            st.codes[base + t] = (scratch.dtm[t * m.D + d] !== 0 ? MATCHED : 0) | (scratch.dtIg[t * m.D + d] ? IGNORED : 0);
-          }
-        }
-      }
-    }
-    onProgress?.('evaluate', K * I, K * I);
-    this.evalImgs = st;
+    this.prepared = prepare(this.cocoGt, this.cocoDt, p);
+    this.evalImgs = null;
     this.eval = null;
+    return this.prepared;
   }
 
   /** The dt/gt lists of group g = k*I + i. */
   private group(g: number): MatchGroup {
-    const pr = this.prepared!;
-    return {
-      gt: pr.gt, gtList: pr.gtList, g0: pr.gtStart[g], G: pr.gtStart[g + 1] - pr.gtStart[g],
-      dt: pr.dt, dtList: pr.dtList, d0: pr.dtStart[g], D: pr.dtStart[g + 1] - pr.dtStart[g], ious: null,
-    };
+    return groupAt(this.prepared!, g);
   }
 
   private groupOf(imgId: number, catId: number): number {
@@ -127,6 +174,7 @@ export class COCOeval {
   /** computeIoU / computeOks for one image and category: [D,G] row-major, or [] (length 0). */
   computeIoU(imgId: number, catId: number): Float64Array {
     const m = this.group(this.groupOf(imgId, catId));
+    checkIouPairs(this.cocoDt.source, m.D, m.G, imgId, catId);
     const out = new Float64Array(m.D * m.G);
     return groupIous(m, this.params, this.params.useCats === 1, out) ? out : new Float64Array(0);
   }
@@ -140,6 +188,7 @@ export class COCOeval {
     const m = this.group(this.groupOf(imgId, catId));
     if (m.G === 0 && m.D === 0) return null;
     m.D = Math.min(m.D, maxDet);
+    checkIouPairs(this.cocoDt.source, m.D, m.G, imgId, catId);
     const out = new Float64Array(m.D * m.G);
     m.ious = groupIous(m, this.params, this.params.useCats === 1, out) ? out : null;
     const s = new MatchScratch();

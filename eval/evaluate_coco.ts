@@ -6,7 +6,9 @@ import { COCOeval } from './cocoeval.js';
 import type { Accumulated } from './accumulate.js';
 import type { Params, ParamsOverrides } from './params.js';
 import { applyOverrides } from './params.js';
+import { ResultColumns } from './results_parser.js';
 import { summarizeOne } from './summarize.js';
+import { evaluateAccumulateParallel, type EvalPool } from './parallel.js';
 import type { CocoDataset, CocoResult, IouType } from './types.js';
 
 export interface EvaluateCocoParams extends ParamsOverrides {
@@ -56,19 +58,40 @@ export function perCategory(E: COCOeval): PerCategoryRow[] {
   });
 }
 
-/** evaluate -> accumulate -> summarize on in-memory GT and results. */
-export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO, params: EvaluateCocoParams = {}): CocoEvalResult {
+function setUp(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, params: EvaluateCocoParams): COCOeval {
   const cocoGt = gt instanceof COCO ? gt : new COCO(gt, params.gtSource ?? 'ground truth');
   let cocoDt: COCO;
   if (dt instanceof COCO) cocoDt = dt;
-  else if (Array.isArray(dt) && dt.length === 0 && params.allowEmptyResults) {
+  else if (((Array.isArray(dt) && dt.length === 0) || (dt instanceof ResultColumns && dt.n === 0)) && params.allowEmptyResults) {
     // What the fixtures call "an empty result set built by hand": GT images and categories, no annotations.
     cocoDt = new COCO({ images: cocoGt.dataset.images, categories: cocoGt.dataset.categories, annotations: [] }, params.dtSource);
   } else cocoDt = cocoGt.loadRes(dt, params.dtSource ?? 'results');
   const E = new COCOeval(cocoGt, cocoDt, params.iouType ?? 'bbox');
   E.params = applyOverrides(E.params, params);
-  E.evaluate(params.onProgress);
-  E.accumulate(params.onProgress);
+  return E;
+}
+
+function result(E: COCOeval): CocoEvalResult {
   const lines = E.summarize();
   return { stats: E.stats, lines, params: E.params, perCategory: perCategory(E), eval: E.eval! };
+}
+
+/** evaluate -> accumulate -> summarize on in-memory GT and results. */
+export function evaluateCoco(gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, params: EvaluateCocoParams = {}): CocoEvalResult {
+  const E = setUp(gt, dt, params);
+  E.evaluate(params.onProgress);
+  E.accumulate(params.onProgress);
+  return result(E);
+}
+
+/**
+ * evaluateCoco with evaluate + accumulate shared among the pool's worker threads (and this one):
+ * the same result, bit for bit. The caller owns the pool (EvalPool; close() it when done).
+ */
+export async function evaluateCocoParallel(
+  gt: CocoDataset | COCO, dt: CocoResult[] | COCO | ResultColumns, pool: EvalPool, params: EvaluateCocoParams = {},
+): Promise<CocoEvalResult> {
+  const E = setUp(gt, dt, params);
+  await evaluateAccumulateParallel(E, pool, params.onProgress);
+  return result(E);
 }

@@ -1,19 +1,22 @@
 // Public surface of the COCO evaluation package (plain TypeScript, no TensorFlow.js).
 export { CocoEvalError, EXIT, type CocoEvalErrorCode, type ExitCode } from './errors.js';
 export { COCO } from './coco.js';
-export type { AnnFilter } from './coco.js';
+export type { AnnFilter, BoxResults } from './coco.js';
 export { COCOeval } from './cocoeval.js';
 export type { EvalImg, ProgressFn } from './cocoeval.js';
 export type { Accumulated, EvalStore } from './accumulate.js';
-export { evaluateCoco, perCategory } from './evaluate_coco.js';
+export { evaluateCoco, evaluateCocoParallel, perCategory } from './evaluate_coco.js';
+export { EvalPool, evaluateAccumulateParallel } from './parallel.js';
 export type { CocoEvalResult, EvaluateCocoParams, PerCategoryRow } from './evaluate_coco.js';
 export { applyOverrides, defaultParams, linspace } from './params.js';
+export { EVAL_LIMITS } from './prepare.js';
 export type { Params, ParamsOverrides } from './params.js';
+export { parseBboxResults, ResultColumns } from './results_parser.js';
 export { prCurveSvg, prCurves } from './pr_plot.js';
 export type { PrCurve } from './pr_plot.js';
 export { perCategoryTable, resultJson } from './report.js';
 export type { CocoEvalJson } from './report.js';
-export { rleArea, rleDecode, rleEncode, rleFrBbox, rleFrPoly, rleFrString, rleIou, rleMerge, rleToBbox, rleToString } from './rle.js';
+export { POLY_POINTS_LIMIT, rleArea, rleDecode, rleEncode, rleFrBbox, rleFrPoly, rleFrString, rleIou, rleMerge, rleToBbox, rleToString } from './rle.js';
 export type { RleData } from './rle.js';
 export { rleToJson, segmentationToRle } from './segm.js';
 export { formatFixed, summarize } from './summarize.js';

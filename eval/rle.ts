@@ -2,6 +2,15 @@
 // 2.0.x). A mask is h x w, stored column-major (Fortran order); `cnts` alternates runs of 0s and 1s,
 // starting with 0s. Counts are uint32 as in C; every loop mirrors the C one so results match bit for bit.
 
+import { CocoEvalError } from './errors.js';
+
+/**
+ * Boundary points rleFrPoly may trace (5x upsampled): 2^24 is a perimeter of 3.3 million pixels.
+ * DEVIATION (pycocotools): C's rleFrPoly casts coordinates to int and mallocs whatever the edges
+ * need, so a polygon with coordinates like 1e300 is undefined behaviour there; we refuse it.
+ */
+export const POLY_POINTS_LIMIT = 2 ** 24;
+
 export interface RleData {
   h: number;
   w: number;
@@ -107,6 +116,11 @@ export function rleFrPoly(xy: ArrayLike<number>, h: number, w: number): RleData 
   x[k] = x[0];
   for (let j = 0; j < k; j++) y[j] = toInt(scale * xy[j * 2 + 1] + 0.5);
   y[k] = y[0];
+  let points = 0;
+  for (let j = 0; j < k; j++) points += Math.max(Math.abs(x[j + 1] - x[j]), Math.abs(y[j + 1] - y[j])) + 1;
+  if (!(points <= POLY_POINTS_LIMIT)) {
+    throw new CocoEvalError('INVALID_DATA', `polygon too large to rasterise: its edges span ${points} upsampled points, more than the limit of ${POLY_POINTS_LIMIT}`);
+  }
   // upsample and get discrete points densely along the entire boundary
   const u: number[] = [];
   const v: number[] = [];

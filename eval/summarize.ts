@@ -39,18 +39,19 @@ export function summarizeOne(e: Accumulated, p: Params, query: SummaryQuery): nu
   else if (mind.length === 1) pairs = aind.map((a) => [a, mind[0]]);
   else throw new Error(`summarize: area labels ${aind.length} and maxDets ${mind.length} matches cannot broadcast`);
   const ks = query.k === undefined ? Array.from({ length: K }, (_, k) => k) : [query.k];
-  const valid: number[] = [];
+  const valid = new Float64Array(ts.length * (query.ap ? R : 1) * ks.length * pairs.length);
+  let n = 0;
   for (const t of ts) {
     for (let r = 0; r < (query.ap ? R : 1); r++) {
       for (const k of ks) {
         for (const [a, m] of pairs) {
           const v = query.ap ? e.precision[(((t * R + r) * K + k) * A + a) * M + m] : e.recall[((t * K + k) * A + a) * M + m];
-          if (v > -1) valid.push(v);
+          if (v > -1) valid[n++] = v;
         }
       }
     }
   }
-  return valid.length === 0 ? -1 : npMean(valid);
+  return n === 0 ? -1 : npMean(valid.subarray(0, n));
 }
 
 /** The line pycocotools prints for one query. */

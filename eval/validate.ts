@@ -10,10 +10,43 @@ export type RecordRef = string | readonly [string, number];
 
 const recordName = (r: RecordRef): string => (typeof r === 'string' ? r : `${r[0]}[${r[1]}]`);
 
+const SHOWN_MAX = 80;
+const SHOWN_DEPTH = 16;
+
+/**
+ * A received value as JSON text, cut to 80 characters. It writes only what it shows (a value nested
+ * a million levels deep, or a million keys wide, costs a few calls), never JSON.stringify of the
+ * whole value, which overflows the stack on deeply nested input.
+ */
 function shown(v: unknown): string {
   if (v === undefined) return 'nothing (field missing)';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  let out = '';
+  const full = () => out.length > SHOWN_MAX;
+  const walk = (x: unknown, depth: number): void => {
+    if (full()) return;
+    if (typeof x === 'string') out += JSON.stringify(x.length > SHOWN_MAX ? x.slice(0, SHOWN_MAX) : x);
+    else if (typeof x === 'number') out += Number.isFinite(x) ? String(x) : 'null';
+    else if (x === null || typeof x !== 'object') out += x === undefined ? 'null' : String(x);
+    else if (depth >= SHOWN_DEPTH) out += Array.isArray(x) ? '[...]' : '{...}';
+    else if (Array.isArray(x)) {
+      out += '[';
+      for (let i = 0; i < x.length && !full(); i++) { if (i > 0) out += ','; walk(x[i], depth + 1); }
+      out += ']';
+    } else {
+      out += '{';
+      let first = true;
+      for (const [k, val] of Object.entries(x)) {
+        if (full()) break;
+        if (val === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(k)}:`;
+        first = false;
+        walk(val, depth + 1);
+      }
+      out += '}';
+    }
+  };
+  walk(v, 0);
+  return full() ? `${out.slice(0, SHOWN_MAX - 3)}...` : out;
 }
 
 /** The error for one bad field: `<source>: <record>.<field>: expected <x>; received <y>`. */

@@ -195,14 +195,24 @@ describe('coco-eval bad input', () => {
     await expectError([gt, dt, '--iou-thrs', '0.5,1.5'], EXIT.USAGE, /params\.iouThrs/);
     await expectError([gt, dt, '--iou-type', 'mask'], EXIT.USAGE, /--iou-type must be one of bbox, segm, keypoints/);
     await expectError([gt, dt, '--frobnicate'], EXIT.USAGE, /frobnicate/);
+    await expectError([gt, dt, '--threads', '9'], EXIT.USAGE, /--threads: expected an integer from 0 to 8; received 9/);
     const r = await cli(gt);
     assert.equal(r.code, EXIT.USAGE);
     assert.match(r.err, /expected GT\.json and DT\.json; received 1/);
   });
 
-  test('unwritable --json -> exit 3 (after the summary was printed)', async () => {
+  test('unwritable --json or --plot -> exit 3 before anything is evaluated', async () => {
     const r = await cli(gt, dt, '--json', join(tmp, 'no', 'such', 'dir.json'));
     assert.equal(r.code, EXIT.IO);
     assert.match(r.err, /^error: --json .*dir\.json: cannot write \(ENOENT\)\n$/);
+    assert.equal(r.out, '');
+    // the GT does not even exist: the output check comes first, so no time is spent on the inputs
+    const p = await cli(join(tmp, 'missing-gt.json'), dt, '--plot', join(tmp, 'no', 'such', 'pr.png'));
+    assert.equal(p.code, EXIT.IO);
+    assert.match(p.err, /^error: --plot .*pr\.png: cannot write \(ENOENT\)\n$/);
+    const d = await cli(gt, dt, '--plot', tmp);
+    assert.equal(d.code, EXIT.IO);
+    assert.match(d.err, /^error: --plot .*: cannot write \(EISDIR\)\n$/);
+    assert.equal(d.out, '');
   });
 });

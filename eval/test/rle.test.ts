@@ -94,6 +94,21 @@ describe('RLE by hand', () => {
     assert.equal(boxIou([0, 0, -1, -1], 0, [0, 0, 10, 10], 0, false), 0);
   });
 
+  // Unequal areas everywhere, so a crowd IoU divided by the union or by the GT's area gives other
+  // numbers. By hand: dt0 [0,0,10,20] (area 200), dt1 [2,3,7,4.5] (31.5); gt0 [5,5,30,10] (300),
+  // gt1 [1,1,4,9] (36); intersections 50, 36 (gt1 inside dt0), 10, 13.5. pycocotools 2.0.11
+  // maskUtils.iou(dts, gts, iscrowd=[1,1]) -> [[0.25, 0.18], [0.31746031746031744, 0.42857142857142855]]
+  // and iscrowd=[0,0] -> [[0.1111111111111111, 0.18], [0.03110419906687403, 0.25]].
+  test('box IoU with unequal boxes: crowd = i/area(dt), not i/u or i/area(gt)', () => {
+    const dts = [0, 0, 10, 20, 2, 3, 7, 4.5];
+    const gts = [5, 5, 30, 10, 1, 1, 4, 9];
+    const iou = (crowd: boolean) => [0, 1].map((d) => [0, 1].map((g) => boxIou(dts, 4 * d, gts, 4 * g, crowd)));
+    assert.deepEqual(iou(true), [[50 / 200, 36 / 200], [10 / 31.5, 13.5 / 31.5]]);
+    assert.deepEqual(iou(true), [[0.25, 0.18], [0.31746031746031744, 0.42857142857142855]]);
+    assert.deepEqual(iou(false), [[50 / 450, 36 / 200], [10 / 321.5, 13.5 / 54]]);
+    assert.deepEqual(iou(false), [[0.1111111111111111, 0.18], [0.03110419906687403, 0.25]]);
+  });
+
   test('segmentationToRle: polygons merged, uncompressed taken as is, 4-number lists are boxes', () => {
     const poly = [[0, 0, 4, 0, 4, 4, 0, 4], [6, 6, 8, 6, 8, 8, 6, 8]];
     const merged = segmentationToRle(poly, 10, 10);
