@@ -19,8 +19,11 @@ const BENCHMARKS: readonly { name: string; about: string }[] = [
   { name: 'detection_training_parallel', about: 'detection training steps/s with 1 and 2 workers (~3 min)' },
   { name: 'detector_onnx_stages', about: 'the default detector stage by stage, onnxruntime vs tfjs (~1 min)' },
   { name: 'serve_load', about: 'HTTP load test of the service (~5 min)' },
+  { name: 'serve_soak', about: 'HTTP soak at c=16 on /detect with RSS every 30 s, then overload recovery (~11 min)' },
   { name: 'coco_eval_bench', about: 'coco-eval vs pycocotools on a val2017-sized case (~5 min)' },
   { name: 'classification_training', about: 'synthetic classification training to >= 95% (~30 min)' },
+  { name: 'odapi_frcnn', about: 'the OD API NASNet-A Large Faster R-CNN at zoo widths, 1200x1200, 50 and 300 proposals (~15 min)' },
+  { name: 'search_queue', about: 'search over BullMQ: queue overhead per trial, children/hour with 1, 2, 4 workers (~30 min)' },
   { name: 'search_digits', about: 'architecture search on digits: cell spread, ppo/random/evolution, children/hour (hours; --smoke ~10 min)' },
 ];
 

@@ -48,7 +48,7 @@ interface LoadResult {
 }
 
 /** A photo-sized JPEG with some structure (ramps and a square), so decode and resize do real work. */
-async function benchImage(width: number, height: number): Promise<Buffer> {
+export async function benchImage(width: number, height: number): Promise<Buffer> {
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -65,7 +65,7 @@ async function benchImage(width: number, height: number): Promise<Buffer> {
  * Starts `nasnet serve` on a free port; resolves with its URL once its models are loaded. It logs at
  * the production default (info, one line per request), which the bench reads and discards.
  */
-async function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+export async function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const code = `import { main } from ${JSON.stringify(SERVE_MODULE)}; process.exitCode = await main(${JSON.stringify(args)});`;
   const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   let url: string | undefined;
@@ -87,7 +87,7 @@ async function startServe(args: string[]): Promise<{ child: ChildProcess; url: s
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux; undefined elsewhere). */
-function processCpuSeconds(pid: number | undefined): number | undefined {
+export function processCpuSeconds(pid: number | undefined): number | undefined {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
