@@ -41,7 +41,7 @@ function drive(url: string, body: Buffer, connections: number, seconds: number, 
 
 async function timedRequest(url: string, body: Buffer): Promise<{ status: number; ms: number }> {
   const start = performance.now();
-  const response = await fetch(`${url}/detect`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body });
+  const response = await fetch(`${url}/detect`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(body) });
   await response.arrayBuffer();
   return { status: response.status, ms: performance.now() - start };
 }
