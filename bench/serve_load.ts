@@ -79,8 +79,9 @@ export async function startServe(args: string[]): Promise<{ child: ChildProcess;
       for (const line of lines) {
         if (!line.startsWith('{')) continue;
         const entry = JSON.parse(line) as { msg?: string; url?: string };
+        // The server loads its models before it listens (src/server/start.ts): "listening" means ready.
         if (entry.msg === 'listening') url = entry.url;
-        if (entry.msg?.startsWith('models loaded') && url !== undefined) resolve({ child, url });
+        if (url !== undefined) resolve({ child, url });
       }
     });
   });

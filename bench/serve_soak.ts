@@ -58,7 +58,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   const [duration, connections, windowS, burstS] = [values.duration, values.connections, values.window, values.burst].map(Number) as [number, number, number, number];
   const body = await benchImage(640, 480);
-  const { child, url } = await startServe(['--port', '0', '--workers', '1', '--queue-size', '64', '--log-level', 'warn']);
+  const { child, url } = await startServe(['--port', '0', '--workers', '1', '--queue-size', '64', '--log-level', 'info']);
   const pid = child.pid!;
   console.log(`# serve_soak: /detect, 640x480 JPEG, c=${connections}, ${duration} s, windows of ${windowS} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`# start RSS ${rssMb(pid).toFixed(0)} MB`);
