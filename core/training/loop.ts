@@ -53,6 +53,9 @@ export async function runTraining<B extends { dispose(): void }>(task: TrainingT
   let state = (await task.restore()) ?? FRESH_STATE;
   const progress = new ProgressBar({ totalEpochs: task.epochs, stepsPerEpoch: task.stepsPerEpoch, stream: options.stream });
   const every = options.checkpointEverySteps ?? 0;
+  if (state !== FRESH_STATE && state.epoch < task.epochs) {
+    progress.message(`resumed at epoch ${state.epoch + 1}/${task.epochs}, step ${state.stepInEpoch}/${task.stepsPerEpoch} (global step ${state.globalStep})`);
+  }
 
   while (state.epoch < task.epochs) {
     const epoch = state.epoch;

@@ -43,6 +43,11 @@ export class ProgressBar {
     this.epochStart = this.now();
   }
 
+  /** A line of its own (e.g. "resumed at ..."), below a redrawn terminal line. */
+  message(text: string): void {
+    this.stream.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`);
+  }
+
   /** The loss sums of the epoch so far (for a checkpoint). */
   epochSums(): Record<string, number> {
     return Object.fromEntries(this.sums);
@@ -62,7 +67,8 @@ export class ProgressBar {
       ` ${(1 / perStep).toFixed(2)} it/s ETA ${formatDuration(remaining * perStep)}${extra ? ` ${extra}` : ''}`;
     const every = this.options.everySteps ?? Math.max(1, Math.floor(this.options.stepsPerEpoch / 10));
     if (this.tty) this.stream.write(`\r\x1b[K${line}`);
-    else if (step % every === 0 || step === this.options.stepsPerEpoch) this.stream.write(`${line}\n`);
+    // Off a terminal the first step of a run prints too: a log shows at once that training is running.
+    else if (this.stepsDoneInRun === 1 || step % every === 0 || step === this.options.stepsPerEpoch) this.stream.write(`${line}\n`);
     return line;
   }
 

@@ -85,3 +85,17 @@ test('an epoch interrupted and resumed records the mean loss of all its steps, a
   const resumed = await runTraining(fakeTask(store).task, { stream: quiet, checkpointEverySteps: 2 });
   assert.deepEqual(resumed.history.map((h) => h.train), reference.history.map((h) => h.train));
 });
+
+test('off a terminal the first step prints at once, and a resumed run says where it resumed', async () => {
+  let text = '';
+  const log = new Writable({ write: (chunk, _enc, done) => { text += String(chunk); done(); } });
+  const store: { saved?: { state: TrainingState; seen: string[] } } = {};
+  await assert.rejects(runTraining(fakeTask(store, 6).task, { stream: log, checkpointEverySteps: 2 }), /killed/);
+  assert.match(text.split('\n')[0]!, /^epoch 1\/3 step 1\/4 loss /);
+  assert.doesNotMatch(text, /resumed/);
+  text = '';
+  await runTraining(fakeTask(store).task, { stream: log, checkpointEverySteps: 2 });
+  const lines = text.split('\n');
+  assert.equal(lines[0], 'resumed at epoch 2/3, step 2/4 (global step 6)');
+  assert.match(lines[1]!, /^epoch 2\/3 step 3\/4 /);
+});
