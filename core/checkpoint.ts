@@ -131,7 +131,8 @@ async function writeDurable(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-async function syncDir(path: string): Promise<void> {
+/** fsync a directory, so that a rename or link in it survives a crash. */
+export async function syncDir(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();

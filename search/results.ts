@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir } from '../core/checkpoint.js';
 import { NasnetError } from '../core/errors.js';
 
 export interface TrialResult {
@@ -24,14 +25,6 @@ export interface TrialResult {
 
 export const resultsDir = (run: string): string => join(run, 'results');
 
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Writes `result` unless one exists for its id; true when this call's result is the stored one. */
 export async function writeResult(run: string, result: TrialResult): Promise<boolean> {

@@ -5,27 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../cli.js';
+import { cli } from './cli_runner.js';
 import { EXIT } from '../errors.js';
 import { FIXTURE_DIR, loadCases } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'coco-eval-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 const caseDir = (name: string) => join(FIXTURE_DIR, name);
 const gtOf = (name: string) => join(caseDir(name), 'gt.json');

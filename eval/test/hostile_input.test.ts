@@ -6,27 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../cli.js';
+import { cli } from './cli_runner.js';
 import { EXIT } from '../errors.js';
 import { EVAL_LIMITS } from '../prepare.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'coco-eval-hostile-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 let files = 0;
 function writeTmp(content: unknown): string {
