@@ -30,24 +30,9 @@ import { encodeJpeg } from '../core/image_io.js';
 import { packageRoot } from '../core/paths.js';
 import { renderShapesImage, resolveShapesConfig } from '../data/shapes.js';
 import { FasterRcnn } from '../detection/faster_rcnn.js';
+import { median, timed, type Timing } from './timing.js';
 
-interface Timing {
-  readonly wall: number;
-  readonly cpu: number;
-}
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const load = (): string => loadavg().map((v) => v.toFixed(1)).join(' ');
-
-async function timed(work: () => Promise<unknown>): Promise<Timing> {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  await work();
-  const used = process.cpuUsage(cpu);
-  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
-}
 
 /** An untrained NASNet-A Mobile Faster R-CNN saved as a checkpoint, so that it loads through the same API. */
 async function mobileCheckpoint(dir: string, imageSize: number): Promise<void> {

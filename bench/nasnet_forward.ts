@@ -44,6 +44,7 @@ import { loadClassifier } from '../src/api/classifier.js';
 import type { Classifier } from '../src/api/types.js';
 import { initEngine, type EngineName } from '../core/engine.js';
 import { OnnxSession, exportLayersModel, type ExportOptions } from '../src/onnx/index.js';
+import { median, timed, type Timing } from './timing.js';
 
 const ONNX_VARIANTS = {
   onnx: { passes: {}, spinning: false },
@@ -55,30 +56,12 @@ const ONNX_VARIANTS = {
 type OnnxVariant = keyof typeof ONNX_VARIANTS;
 type Runner = EngineName | OnnxVariant;
 const isOnnx = (runner: string): runner is OnnxVariant => runner in ONNX_VARIANTS;
-interface Timing {
-  readonly wall: number;
-  readonly cpu: number;
-}
 /** One timed forward pass of a batch. */
 type Pass = (batch: number) => Promise<Timing>;
 
 function flag(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-async function timed(work: () => Promise<unknown>): Promise<Timing> {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  await work();
-  const used = process.cpuUsage(cpu);
-  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
 }
 
 const input = (batch: number): Float32Array => Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i) * 0.9);

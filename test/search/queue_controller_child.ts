@@ -2,25 +2,15 @@
 // (no URL: the embedded run with the same trainer, the reference). NASNET_TEST_FAULT as in fault_child.ts.
 import { initEngine } from '../../core/engine.js';
 import { attachRunQueue, QueueTransport } from '../../search/queue_transport.js';
-import { createRun, runSearch, type FaultPoint } from '../../search/run.js';
+import { createRun, runSearch } from '../../search/run.js';
+import { faultFromEnv } from './fault_env.js';
 import { QUEUE_FAKE_TRAINER, QUEUE_FAULT_CONFIG } from './queue_fixtures.js';
 
 async function main(): Promise<void> {
   const [run, url] = process.argv.slice(2) as [string, string | undefined];
   await initEngine({ backend: 'cpu' });
   await createRun(run, QUEUE_FAULT_CONFIG);
-  const [point, nth, turns] = (process.env.NASNET_TEST_FAULT ?? '').split(':');
-  let hits = 0;
-  const fault = (at: FaultPoint): void => {
-    if (at !== point || ++hits !== Number(nth)) return;
-    if (turns === undefined) process.kill(process.pid, 'SIGKILL');
-    let left = Number(turns);
-    const tick = (): void => {
-      if (--left <= 0) process.kill(process.pid, 'SIGKILL');
-      else setImmediate(tick);
-    };
-    setImmediate(tick);
-  };
+  const fault = faultFromEnv();
   if (url === undefined) {
     const summary = await runSearch(run, { trainer: QUEUE_FAKE_TRAINER, workers: 2, backend: null, fault });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
