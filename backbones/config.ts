@@ -101,6 +101,15 @@ function checkInt(config: NasnetConfig, field: 'numCells' | 'penultimateFilters'
 }
 
 /**
+ * The network's total stride, which is the smallest input whose last cells still see a whole pixel: the ImageNet
+ * stem halves three times (conv 3x3/2 and two reduction cells, Keras nasnet.py `_reduction_a_cell` stem_1/stem_2)
+ * and the stacks twice more (32); the CIFAR stem keeps the resolution (4). So 8x8 digits train at their own size.
+ */
+export function minInputSize(stem: StemKind): number {
+  return stem === 'imagenet' ? 32 : 4;
+}
+
+/**
  * Fills a partial config from a preset (default NASNet-A Mobile) and validates every field; the error
  * names the field, the expected values and what was received.
  */
@@ -116,7 +125,7 @@ export function resolveNasnetConfig(partial: Partial<NasnetConfig> & { readonly 
   const unit = 24 * FILTER_MULTIPLIER ** 2;
   if (config.penultimateFilters % unit !== 0) fail('penultimateFilters', `a multiple of ${unit}`, config.penultimateFilters);
   checkInt(config, 'stemFilters', 1);
-  checkInt(config, 'inputSize', 32);
+  checkInt(config, 'inputSize', minInputSize(config.stem));
   checkInt(config, 'classes', 1);
   if (!(STEM_KINDS as readonly string[]).includes(config.stem)) fail('stem', `one of ${STEM_KINDS.join(', ')}`, config.stem);
   if (!(CLASSIFIER_ACTIVATIONS as readonly string[]).includes(config.classifierActivation)) {

@@ -4,9 +4,12 @@
 //      paired t over seeds, reward-vs-trials plot (PAPER Fig. 6 style)
 //   3. children per hour with 1 and 2 workers
 //   4. controller update time per batch of 20 (100-unit LSTM, 4 PPO epochs)
-// node dist/bench/search_digits.js [--out DIR] [--smoke] [--cells R] [--seeds S] [--trials T] [--epochs E]
+//   5. the best cell found against NASNet-A at (nearly) equal parameters, fresh seeds
+// node dist/bench/search_digits.js [--out DIR] [--smoke] [--cells R] [--seeds S] [--trials T] [--epochs E] [--image-size P]
 // --smoke: 2 cells, 1 seed, 4 children, 1 epoch on 100 images (a minute or so; checks the script runs).
+// Children see the digits at their own 8x8 (--image-size 8): upsampled to 32 they cost 5x more and learned no better.
 import { mkdir, readdir, copyFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../core/engine.js';
@@ -15,13 +18,16 @@ import { writeDigitsFolder } from '../data/digits.js';
 import { EmbeddedTransport } from '../search/embedded_transport.js';
 import { PpoSearch, PPO_SMALL_BUDGET } from '../search/ppo.js';
 import { RandomSearch } from '../search/random.js';
-import { reportRow, reportTable, rewardPlotSvg, type ReportRow } from '../search/report.js';
+import { exportTop, reportRow, reportTable, rewardPlotSvg, type ReportRow } from '../search/report.js';
 import { DEFAULT_TRAINER, createRun, resolveSearchConfig, runSearch, trialSeed } from '../search/run.js';
-import { resolveProxyTask, type ProxyTask } from '../search/trial.js';
+import { childBackbone, resolveProxyTask, type ProxyTask } from '../search/trial.js';
+import { decisionsToGenotype, genotypeToDecisions } from '../search/decisions.js';
+import { NASNET_A } from '../cells/genotypes.js';
+import { buildNasnet } from '../backbones/nasnet.js';
 
 const { values } = parseArgs({ options: {
   out: { type: 'string', default: '/tmp/nasnet-search-bench' }, smoke: { type: 'boolean' }, cells: { type: 'string' },
-  seeds: { type: 'string' }, trials: { type: 'string' }, epochs: { type: 'string' },
+  seeds: { type: 'string' }, trials: { type: 'string' }, epochs: { type: 'string' }, 'image-size': { type: 'string' },
 } });
 const smoke = values.smoke === true;
 const out = values.out!;
@@ -29,9 +35,19 @@ const R = Number(values.cells ?? (smoke ? 2 : 30));
 const S = Number(values.seeds ?? (smoke ? 1 : 3));
 const T = Number(values.trials ?? (smoke ? 4 : 100));
 const E = Number(values.epochs ?? 1);
+const P = Number(values['image-size'] ?? 8);
+const load = (): string => `load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: readonly number[]): number => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+
+/** Trainable parameters of the proxy child with these decisions at width F (10 classes). */
+function childParams(proxy: ProxyTask, decisions: readonly number[], filters: number): number {
+  const { model } = buildNasnet({ ...childBackbone({ ...proxy, filters }, decisionsToGenotype(decisions)), classes: 10 });
+  const params = model.countParams();
+  model.dispose();
+  return params;
+}
 
 async function subset(full: string, to: string, train: number, val: number): Promise<void> {
   for (const [split, per] of [['train', train], ['val', val]] as const) {
@@ -49,8 +65,8 @@ async function main(): Promise<void> {
   await writeDigitsFolder(full);
   const data = smoke ? join(out, 'tiny') : full;
   if (smoke) await subset(full, data, 10, 5);
-  const proxy: ProxyTask = resolveProxyTask({ data, epochs: E });
-  const lines: string[] = [`# search on digits (${smoke ? 'SMOKE, not a result' : 'full'}): proxy 1@F=4, ${E} epoch(s)`];
+  const proxy: ProxyTask = resolveProxyTask({ data, epochs: E, imageSize: P });
+  const lines: string[] = [`# search on digits (${smoke ? 'SMOKE, not a result' : 'full'}): proxy 1@F=4, ${P}x${P}, ${E} epoch(s), ${new Date().toISOString()}, ${load()}`];
   const say = (line: string): void => {
     lines.push(line);
     process.stdout.write(`${line}\n`);
@@ -69,7 +85,7 @@ async function main(): Promise<void> {
   const between = sd(pairs.map(([a, b]) => (a + b) / 2));
   const noise = Math.sqrt(mean(pairs.map(([a, b]) => (a - b) ** 2)) / 2); // the SD of one child's reward between seeds
   say(`1. ${R} random cells x 2 seeds: SD between cell means ${between.toFixed(4)}, seed noise SD ${noise.toFixed(4)}, ratio ${(between / noise).toFixed(2)} (want >= 2)`);
-  say(`3. children/hour, 2 workers: ${(2 * R / hours).toFixed(0)}`);
+  say(`3. children/hour, 2 workers: ${(2 * R / hours).toFixed(0)} (${load()})`);
 
   // 2. Strategies at equal budget.
   const rows: ReportRow[] = [];
@@ -79,16 +95,17 @@ async function main(): Promise<void> {
       await createRun(run, resolveSearchConfig({ strategy, trials: T, batchSize: Math.min(20, T), seed, proxy, ppo: PPO_SMALL_BUDGET }));
       const t0 = performance.now();
       await runSearch(run, { workers: 2, backend: 'wasm' });
-      if (strategy === 'random' && seed === 0) say(`3. children/hour, 2 workers, a whole run: ${(T / ((performance.now() - t0) / 3.6e6)).toFixed(0)}`);
+      if (strategy === 'random' && seed === 0) say(`3. children/hour, 2 workers, a whole run: ${(T / ((performance.now() - t0) / 3.6e6)).toFixed(0)} (${load()})`);
       rows.push(await reportRow(run));
     }
   }
-  say(`2. strategies, ${S} seed(s) x ${T} children:\n${reportTable(rows)}`);
-  for (const key of ['best', 'last50'] as const) {
-    for (const other of ['random', 'evolution']) {
-      const diffs = Array.from({ length: S }, (_, s) => (rows.find((r) => r.run.endsWith(`ppo-s${s}`))![key] ?? NaN) - (rows.find((r) => r.run.endsWith(`${other}-s${s}`))![key] ?? NaN));
+  say(`2. strategies, ${S} seed(s) x ${T} children (${load()}):\n${reportTable(rows)}`);
+  const row = (strategy: string, seed: number): ReportRow => rows.find((r) => r.run.endsWith(`${strategy}-s${seed}`))!;
+  for (const key of ['best', 'top5', 'last50'] as const) {
+    for (const [a, b] of [['ppo', 'random'], ['ppo', 'evolution'], ['evolution', 'random']]) {
+      const diffs = Array.from({ length: S }, (_, s) => (row(a!, s)[key] ?? NaN) - (row(b!, s)[key] ?? NaN));
       const t = S > 1 ? mean(diffs) / (sd(diffs) / Math.sqrt(S)) : NaN;
-      say(`   paired ppo - ${other} on ${key}: mean ${mean(diffs).toFixed(4)}, t = ${t.toFixed(2)} (df ${S - 1})`);
+      say(`   paired ${a} - ${b} on ${key}: mean ${mean(diffs).toFixed(4)}, t = ${t.toFixed(2)} (df ${S - 1})`);
     }
   }
   await writeFile(join(out, 'reward.png'), await rasterizeSvg(rewardPlotSvg(rows)));
@@ -96,10 +113,29 @@ async function main(): Promise<void> {
   // 3b. One worker.
   const one = new EmbeddedTransport({ workers: 1, trainer: DEFAULT_TRAINER, backend: 'wasm' });
   const t1 = performance.now();
-  const n1 = Math.min(4, R);
+  const n1 = Math.min(8, R);
   await Promise.all(cells.slice(0, n1).map((c, i) => one.attempt({ id: `w1-${i}`, index: i, seed: i, decisions: c.decisions, proxy, dir: join(out, 'w1', String(i)) })));
   await one.close();
-  say(`3. children/hour, 1 worker: ${(n1 / ((performance.now() - t1) / 3.6e6)).toFixed(0)}`);
+  say(`3. children/hour, 1 worker: ${(n1 / ((performance.now() - t1) / 3.6e6)).toFixed(0)} (${load()})`);
+
+  // 5. The best cell found (max over every run) against NASNet-A, both retrained on fresh seeds; the searched
+  // cell's width is the multiple of 4 that brings its parameter count nearest NASNet-A's at F = 4.
+  const bestRun = rows.reduce((a, b) => ((b.best ?? -1) > (a.best ?? -1) ? b : a));
+  const [top] = (await exportTop(bestRun.run, 1)).cells;
+  const contenders = [{ name: `best (${bestRun.run.split('/').pop()} ${top!.trial}, ${top!.reward.toFixed(4)} in the search)`, decisions: genotypeToDecisions(top!.genotype) }, { name: 'NASNet-A', decisions: genotypeToDecisions(NASNET_A) }];
+  const target = childParams(proxy, contenders[1]!.decisions, proxy.filters);
+  const widths = [4, 8, 12, 16].map((f) => ({ f, params: childParams(proxy, contenders[0]!.decisions, f) }));
+  const width = widths.reduce((a, b) => (Math.abs(b.params - target) < Math.abs(a.params - target) ? b : a));
+  const retrain = new EmbeddedTransport({ workers: 2, trainer: DEFAULT_TRAINER, backend: 'wasm' });
+  const fresh = smoke ? 2 : 8;
+  const scores = await Promise.all(contenders.map(async (c, k) => {
+    const task = { ...proxy, filters: k === 0 ? width.f : proxy.filters };
+    return Promise.all(Array.from({ length: fresh }, (_, s) => retrain.attempt({ id: `x${k}s${s}`, index: k, seed: trialSeed(5000 + s, k), decisions: c.decisions, proxy: task, dir: join(out, 'versus', `${k}-${s}`) }).then((o) => o.reward)));
+  }));
+  await retrain.close();
+  const welch = (mean(scores[0]!) - mean(scores[1]!)) / Math.sqrt(sd(scores[0]!) ** 2 / fresh + sd(scores[1]!) ** 2 / fresh);
+  say(`5. ${contenders[0]!.name} at F=${width.f} (${width.params} params) vs NASNet-A at F=${proxy.filters} (${target} params), ${fresh} fresh seeds each:`
+    + ` ${mean(scores[0]!).toFixed(4)} +- ${sd(scores[0]!).toFixed(4)} vs ${mean(scores[1]!).toFixed(4)} +- ${sd(scores[1]!).toFixed(4)}, Welch t = ${welch.toFixed(2)}`);
 
   // 4. Controller update.
   const ppo = new PpoSearch(0, PPO_SMALL_BUDGET);

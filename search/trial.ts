@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NasnetError } from '../core/errors.js';
 import { trainClassifier } from '../backbones/classification_training.js';
+import { minInputSize } from '../backbones/config.js';
 import { decisionsToGenotype } from './decisions.js';
 
 export interface ProxyTask {
@@ -56,7 +57,8 @@ export function resolveProxyTask(partial: Partial<ProxyTask> & { data: string })
   }
   if (!Number.isInteger(proxy.holdOut) || proxy.holdOut < 0) throw new NasnetError('INVALID_CONFIG', `proxy.holdOut must be an integer >= 0; received ${proxy.holdOut}`, { field: 'holdOut' });
   if (proxy.filters % 4 !== 0) throw new NasnetError('INVALID_CONFIG', `proxy.filters (F) must be a multiple of 4 (penultimate filters 24 F must be a multiple of 96); received ${proxy.filters}`, { field: 'filters' });
-  if (proxy.imageSize < 32) throw new NasnetError('INVALID_CONFIG', `proxy.imageSize must be >= 32; received ${proxy.imageSize}`, { field: 'imageSize' });
+  const minSize = minInputSize('cifar');
+  if (proxy.imageSize < minSize) throw new NasnetError('INVALID_CONFIG', `proxy.imageSize must be >= ${minSize} (the child's total stride); received ${proxy.imageSize}`, { field: 'imageSize' });
   if (!(proxy.learningRate > 0)) throw new NasnetError('INVALID_CONFIG', `proxy.learningRate must be > 0; received ${proxy.learningRate}`, { field: 'learningRate' });
   return proxy;
 }

@@ -114,6 +114,7 @@ describe('NASNet builder', () => {
     ['numCells 0', { numCells: 0 }, /numCells must be an integer >= 1; received 0/],
     ['stem', { stem: 'tiny' }, /stem must be one of imagenet, cifar; received "tiny"/],
     ['inputSize', { inputSize: 16 }, /inputSize must be an integer >= 32; received 16/],
+    ['inputSize below the CIFAR stride', { preset: 'cifar', inputSize: 3 }, /inputSize must be an integer >= 4; received 3/],
     ['dropPathKeepProb', { dropPathKeepProb: 1.5 }, /dropPathKeepProb must be a number in \(0, 1\]; received 1.5/],
     ['classifierActivation', { classifierActivation: 'relu' }, /classifierActivation must be one of softmax, linear/],
     ['unknown field', { filters: 3 }, /filters must be not set \(unknown field/],

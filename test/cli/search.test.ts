@@ -15,6 +15,7 @@ test('nasnet search: usage errors name the flag and exit 2; a folder that is not
       [['--out', join(dir, 'r')], EXIT.USAGE, /--data is required/],
       [['--data', dir, '--out', join(dir, 'r'), '--strategy', 'bayes'], EXIT.USAGE, /--strategy must be one of ppo, random, evolution/],
       [['--data', dir, '--out', join(dir, 'r'), '--filters', '6'], EXIT.CONFIG, /filters \(F\) must be a multiple of 4/],
+      [['--data', dir, '--out', join(dir, 'r'), '--image-size', '2'], EXIT.CONFIG, /proxy\.imageSize must be >= 4 \(the child's total stride\); received 2/],
       [['--data', dir, '--out', join(dir, 'r'), '--ppo-preset', 'huge'], EXIT.USAGE, /--ppo-preset must be paper or small/],
       [['status', dir], EXIT.IO, /is not a search run/],
       [['export', dir], EXIT.USAGE, /--out is required/],
