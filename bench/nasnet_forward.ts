@@ -16,7 +16,8 @@
 // The load average is printed before and after; on a shared machine every number is provisional.
 // Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends bytes-png,bytes-jpeg,onnx,onnx-base,wasm,cpu]
 //          [--batches 1,8] [--threads N] [--static] [--ablation] [--python PATH]
-//   onnx       our export with its graph passes, session defaults (no thread spinning)
+//   onnx       our export with its graph passes, session defaults (pool threads spin, onnxruntime's default)
+//   onnx-passive  the same without spinning (NASNET_ORT_SPINNING=0, what the service uses when oversubscribed)
 //   onnx-base  the export and session as they were before the passes: no BN/subsampling folding, no
 //              channel padding, onnxruntime's spinning thread pool (for before/after in one run)
 //   --ablation  adds the steps between the two: onnx-nospin (base export, no spinning), onnx-folds
@@ -47,7 +48,8 @@ import { OnnxSession, exportLayersModel, type ExportOptions } from '../src/onnx/
 import { median, timed, type Timing } from './timing.js';
 
 const ONNX_VARIANTS = {
-  onnx: { passes: {}, spinning: false },
+  onnx: { passes: {}, spinning: true },
+  'onnx-passive': { passes: {}, spinning: false },
   'onnx-base': { passes: { foldBatchNorm: false, foldSubsampling: false, channelAlignment: 1 }, spinning: true },
   'onnx-nospin': { passes: { foldBatchNorm: false, foldSubsampling: false, channelAlignment: 1 }, spinning: false },
   'onnx-folds': { passes: { channelAlignment: 1 }, spinning: false },

@@ -6,6 +6,7 @@
 //   4. controller update time per batch of 20 (100-unit LSTM, 4 PPO epochs)
 //   5. the best cell found against NASNet-A at (nearly) equal parameters, fresh seeds
 // node dist/bench/search_digits.js [--out DIR] [--smoke] [--cells R] [--seeds S] [--trials T] [--epochs E] [--image-size P]
+//                                  [--child-lr X] [--child-batch B] [--spread-only]
 // --smoke: 2 cells, 1 seed, 4 children, 1 epoch on 100 images (a minute or so; checks the script runs).
 // Children see the digits at their own 8x8 (--image-size 8): upsampled to 32 they cost 5x more and learned no better.
 import { mkdir, readdir, copyFile, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +29,7 @@ import { buildNasnet } from '../backbones/nasnet.js';
 const { values } = parseArgs({ options: {
   out: { type: 'string', default: '/tmp/nasnet-search-bench' }, smoke: { type: 'boolean' }, cells: { type: 'string' },
   seeds: { type: 'string' }, trials: { type: 'string' }, epochs: { type: 'string' }, 'image-size': { type: 'string' },
+  'spread-only': { type: 'boolean' }, 'child-lr': { type: 'string' }, 'child-batch': { type: 'string' },
 } });
 const smoke = values.smoke === true;
 const out = values.out!;
@@ -65,8 +67,10 @@ async function main(): Promise<void> {
   await writeDigitsFolder(full);
   const data = smoke ? join(out, 'tiny') : full;
   if (smoke) await subset(full, data, 10, 5);
-  const proxy: ProxyTask = resolveProxyTask({ data, epochs: E, imageSize: P });
-  const lines: string[] = [`# search on digits (${smoke ? 'SMOKE, not a result' : 'full'}): proxy 1@F=4, ${P}x${P}, ${E} epoch(s), ${new Date().toISOString()}, ${load()}`];
+  const proxy: ProxyTask = resolveProxyTask({ data, epochs: E, imageSize: P,
+    ...(values['child-lr'] === undefined ? {} : { learningRate: Number(values['child-lr']) }),
+    ...(values['child-batch'] === undefined ? {} : { batchSize: Number(values['child-batch']) }) });
+  const lines: string[] = [`# search on digits (${smoke ? 'SMOKE, not a result' : 'full'}): proxy 1@F=4, ${P}x${P}, ${E} epoch(s), batch ${proxy.batchSize}, lr ${proxy.learningRate}, ${new Date().toISOString()}, ${load()}`];
   const say = (line: string): void => {
     lines.push(line);
     process.stdout.write(`${line}\n`);
@@ -82,10 +86,13 @@ async function main(): Promise<void> {
   const hours = (performance.now() - started) / 3.6e6;
   await transport.close();
   const pairs = cells.map((_, i) => [rewards[2 * i]!, rewards[2 * i + 1]!] as const);
+  await writeFile(join(out, 'spread.json'), JSON.stringify(pairs));
   const between = sd(pairs.map(([a, b]) => (a + b) / 2));
   const noise = Math.sqrt(mean(pairs.map(([a, b]) => (a - b) ** 2)) / 2); // the SD of one child's reward between seeds
   say(`1. ${R} random cells x 2 seeds: SD between cell means ${between.toFixed(4)}, seed noise SD ${noise.toFixed(4)}, ratio ${(between / noise).toFixed(2)} (want >= 2)`);
   say(`3. children/hour, 2 workers: ${(2 * R / hours).toFixed(0)} (${load()})`);
+
+  if (values['spread-only'] === true) return;
 
   // 2. Strategies at equal budget.
   const rows: ReportRow[] = [];

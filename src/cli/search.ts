@@ -15,7 +15,8 @@ import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStre
 
 const USAGE = `Usage:
   nasnet search --data DIR --out RUN [--strategy ppo|random|evolution] [--trials N] [--workers K]
-                [--epochs E] [--cells N] [--filters F] [--image-size S] [--seed S] [--batch B] [--ppo-preset paper|small]
+                [--epochs E] [--cells N] [--filters F] [--image-size S] [--child-lr X] [--seed S] [--batch B]
+                [--ppo-preset paper|small]
                 [--lr X] [--population P] [--sample S] [--max-attempts A] [--holdout N] [--backend NAME]
                 [--queue redis://HOST:PORT]
   nasnet search resume RUN [--workers K] [--backend NAME]
@@ -39,6 +40,7 @@ Options:
   --filters F         filters of the first stack, a multiple of 4 (default 4)
   --image-size S      children's input side, >= 4; images are resized to it (default 32, CIFAR; 8 for digits
                       trains them at their own size)
+  --child-lr X        children's SGD learning rate, cosine-decayed (default 0.05)
   --seed S            the run's seed: proposals, trial seeds, controller init (default 0)
   --ppo-preset NAME   small (lr 0.03, default) or paper (lr 0.00035, for ~20,000 children)
   --lr X              controller learning rate (overrides the preset)
@@ -59,7 +61,7 @@ Exit codes: 0 ok, 2 bad command line, 3 unreadable file, 4 invalid data, 5 bad c
 
 const RUN_FLAGS = {
   data: { type: 'string' }, out: { type: 'string' }, strategy: { type: 'string' }, trials: { type: 'string' }, batch: { type: 'string' },
-  workers: { type: 'string' }, epochs: { type: 'string' }, cells: { type: 'string' }, filters: { type: 'string' }, 'image-size': { type: 'string' }, seed: { type: 'string' },
+  workers: { type: 'string' }, epochs: { type: 'string' }, cells: { type: 'string' }, filters: { type: 'string' }, 'image-size': { type: 'string' }, 'child-lr': { type: 'string' }, seed: { type: 'string' },
   'ppo-preset': { type: 'string' }, lr: { type: 'string' }, population: { type: 'string' }, sample: { type: 'string' },
   'max-attempts': { type: 'string' }, holdout: { type: 'string' }, backend: { type: 'string' }, queue: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
@@ -113,7 +115,7 @@ async function start(argv: string[], io: CliStreams): Promise<number> {
     ppo: { ...PPO_PRESETS[preset as keyof typeof PPO_PRESETS], ...defined({ learningRate: num(values, 'lr') }) },
     evolution: defined({ population: num(values, 'population'), sample: num(values, 'sample') }),
     proxy: { data: resolve(values.data!), // absolute: `resume` may run from another folder
-      ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters'), imageSize: num(values, 'image-size'), holdOut: num(values, 'holdout') }) },
+      ...defined({ epochs: num(values, 'epochs'), cells: num(values, 'cells'), filters: num(values, 'filters'), imageSize: num(values, 'image-size'), learningRate: num(values, 'child-lr'), holdOut: num(values, 'holdout') }) },
   });
   await createRun(values.out!, config);
   return execute(values.out!, num(values, 'workers') ?? 1, values.backend, io, values.queue);

@@ -11,4 +11,4 @@ export {
   type LayerConverter,
 } from './export_layers.js';
 export { type GraphBuilder } from './graph.js';
-export { OnnxSession, type NamedOutput } from './session.js';
+export { OnnxSession, spinningFromEnv, SPINNING_ENV, type NamedOutput } from './session.js';

@@ -10,10 +10,12 @@ export interface OnnxSessionOptions {
   /** Intra-op threads (0 = onnxruntime's default, one per core). */
   readonly threads?: number;
   /**
-   * Let idle pool threads busy-wait for the next op (onnxruntime's default; here default false). Spinning
-   * saves a thread wake-up per op on an idle machine, but on a shared one (load above the core count) the
-   * spinning threads steal the cores the working thread needs: measured on NASNet-A Mobile it doubled
-   * the latency and added 70% CPU time (bench/nasnet_forward.ts, report of this change).
+   * Let idle pool threads busy-wait for the next op (onnxruntime's default, and ours: NASNET_ORT_SPINNING=0
+   * turns it off). With two or more threads it saves a futex wake-up per parallel op: NASNet-A Mobile at
+   * batch 1 on 2 idle cores takes 10.3 ms spinning against 22.2 ms without (BENCHMARKS.md, issue #20).
+   * On an oversubscribed machine the spinning threads steal the cores the working thread needs (2x the
+   * latency under load 12), so the service turns it off when its workers' threads exceed the cores.
+   * With one thread there is no pool and the setting does nothing.
    */
   readonly spinning?: boolean;
   /**
@@ -25,6 +27,15 @@ export interface OnnxSessionOptions {
 
 export const DEFAULT_EXECUTION_PROVIDERS: readonly string[] = ['cpu'];
 export const PROVIDERS_ENV = 'NASNET_ORT_PROVIDERS';
+export const SPINNING_ENV = 'NASNET_ORT_SPINNING';
+
+/** NASNET_ORT_SPINNING: '1' / '0', unset or blank = true (onnxruntime's default); anything else is refused. */
+export function spinningFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env[SPINNING_ENV]?.trim() ?? '';
+  if (raw === '' || raw === '1') return true;
+  if (raw === '0') return false;
+  throw new NasnetError('INVALID_CONFIG', `${SPINNING_ENV} must be 1 (pool threads spin, the default) or 0; received ${JSON.stringify(raw)}`, { field: SPINNING_ENV });
+}
 
 /** Checks provider names against what this onnxruntime-node build knows; throws `code` naming `field`. */
 export function checkExecutionProviders(providers: readonly string[], field: string, code: ErrorCode = 'INVALID_ARGUMENT'): readonly string[] {
@@ -68,7 +79,7 @@ export class OnnxSession {
       throw new NasnetError('INVALID_ARGUMENT', `OnnxSession.create: threads must be a non-negative integer; received ${JSON.stringify(options.threads)}`);
     }
     const providers = resolveExecutionProviders(options.executionProviders, 'OnnxSession.create: executionProviders');
-    const spin = options.spinning === true ? '1' : '0';
+    const spin = (options.spinning ?? spinningFromEnv(process.env)) ? '1' : '0';
     try {
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [...providers],

@@ -39,8 +39,10 @@ before(async () => {
 test('search (tiny, real children) -> status -> export -> train --genotype -> loadClassifier -> classify', { timeout: 900_000 }, async (t) => {
   t.after(() => rm(root, { recursive: true, force: true }));
   const run = join(root, 'run');
-  const searched = await runCli(searchMain, '--data', data, '--out', run, '--strategy', 'ppo', '--trials', '2', '--batch', '2', '--workers', '1', '--epochs', '1', '--cells', '1', '--filters', '4', '--image-size', '8', '--seed', '3', '--holdout', '20', '--backend', 'wasm');
+  const searched = await runCli(searchMain, '--data', data, '--out', run, '--strategy', 'ppo', '--trials', '2', '--batch', '2', '--workers', '1', '--epochs', '1', '--cells', '1', '--filters', '4', '--image-size', '8', '--child-lr', '0.02', '--seed', '3', '--holdout', '20', '--backend', 'wasm');
   assert.equal(searched.code, 0, searched.stderr);
+  const { proxy } = JSON.parse(await readFile(join(run, 'search.json'), 'utf8')) as { proxy: { imageSize: number; learningRate: number } };
+  assert.deepEqual([proxy.imageSize, proxy.learningRate], [8, 0.02]);
   // The reward is top-1 on 20 held-out training images: a multiple of 1/20.
   for (const name of await readdir(join(run, 'results'))) {
     const reward = (JSON.parse(await readFile(join(run, 'results', name), 'utf8')) as { reward: number | null }).reward;

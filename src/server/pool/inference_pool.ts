@@ -5,7 +5,9 @@
 // Work nobody will read is not done: a queued job whose client disconnected (its AbortSignal) leaves
 // the queue at once, and a job whose deadline passed is never handed to a worker. A job already
 // running finishes (aborting a piscina task would kill the worker thread and its loaded models).
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { SPINNING_ENV } from '../../onnx/session.js';
 import type { ModelInfo } from '../../api/types.js';
 import { fromWireError, NasnetError } from '../../../core/errors.js';
 import type { EngineInfo } from '../../../core/engine.js';
@@ -20,6 +22,16 @@ import {
   type WorkerStats,
   type WorkerTask,
 } from './protocol.js';
+
+/**
+ * The workers' environment: onnxruntime's pool threads spin only while every thread has a core of its own
+ * (session.ts); past that they would steal the working threads' cores, so spinning is turned off unless the
+ * operator set NASNET_ORT_SPINNING. With one thread per worker (the default split) there is nothing to spin.
+ */
+export function workerEnv(workers: number, threads: number, cores: number, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const oversubscribed = workers * threads > cores;
+  return oversubscribed && (env[SPINNING_ENV] ?? '').trim() === '' ? { ...env, [SPINNING_ENV]: '0' } : env;
+}
 
 export interface InferencePoolOptions extends WorkerInit {
   readonly workers: number;
@@ -93,6 +105,7 @@ export class InferencePool {
       filename,
       execArgv,
       workerData,
+      env: workerEnv(options.workers, options.threads, availableParallelism(), process.env),
       minThreads: options.workers,
       maxThreads: options.workers,
       concurrentTasksPerWorker: options.tasksPerWorker,

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NasnetError } from '../../../core/errors.js';
 import { silentLogger } from '../../../core/logger.js';
-import { InferencePool, type InferencePoolOptions } from '../../../src/server/pool/inference_pool.js';
+import { InferencePool, workerEnv, type InferencePoolOptions } from '../../../src/server/pool/inference_pool.js';
 import { jpegCard, PLACEHOLDER, TEST_ENGINE } from '../helpers.js';
 
 function poolOptions(overrides: Partial<InferencePoolOptions> = {}): InferencePoolOptions {
@@ -137,4 +137,12 @@ test('close() reports not ready, finishes in-flight and queued work, then refuse
   assert.deepEqual(results.map((r) => r.output.kind), ['classify', 'classify', 'classify', 'classify', 'classify']);
   await closing;
   await rejectsWith(pool.run({ kind: 'classify', image, topK: 1 }, 30_000), 'NOT_READY');
+});
+
+test('workers spin their onnxruntime threads only while each thread has a core, unless the operator chose', () => {
+  const env = { PATH: '/bin' };
+  assert.equal(workerEnv(2, 1, 2, env), env);
+  assert.equal(workerEnv(1, 2, 2, env), env);
+  assert.deepEqual(workerEnv(2, 2, 2, env), { PATH: '/bin', NASNET_ORT_SPINNING: '0' });
+  assert.deepEqual(workerEnv(4, 1, 2, { NASNET_ORT_SPINNING: '1' }), { NASNET_ORT_SPINNING: '1' });
 });
