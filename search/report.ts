@@ -143,7 +143,23 @@ export function reportTable(rows: readonly ReportRow[]): string {
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 const escape = (s: string): string => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** Reward against trial index, one colour per run: dots per child, a line for the running mean of 50. */
+/** Mean of the k best rewards among the first i + 1 trials, for every i (PAPER Fig. 6's "top-5" curve). */
+export function runningTopMean(rewards: readonly (number | null)[], k: number): (number | null)[] {
+  const best: number[] = [];
+  return rewards.map((v) => {
+    if (v !== null) {
+      best.push(v);
+      best.sort((a, b) => b - a);
+      if (best.length > k) best.pop();
+    }
+    return mean(best);
+  });
+}
+
+/**
+ * Reward against trial index in the style of PAPER Fig. 6: one colour per strategy (its seeds share it), a dot
+ * per child, a solid line for the mean of the 5 best children so far and a thin one for the mean of the last 50.
+ */
 export function rewardPlotSvg(rows: readonly ReportRow[], width = 720, height = 420): string {
   const m = { left: 60, right: 20, top: 20, bottom: 50 };
   const n = Math.max(1, ...rows.map((r) => r.rewards.length));
@@ -162,22 +178,32 @@ export function rewardPlotSvg(rows: readonly ReportRow[], width = 720, height = 
     parts.push(`<text x="${x(i)}" y="${height - m.bottom + 16}" text-anchor="middle">${i}</text>`);
   }
   parts.push(`<text x="${(width + m.left) / 2}" y="${height - 10}" text-anchor="middle">trial</text>`, `<text x="14" y="${height / 2}" transform="rotate(-90 14 ${height / 2})" text-anchor="middle">validation accuracy (reward)</text>`);
-  rows.forEach((row, r) => {
-    const colour = COLOURS[r % COLOURS.length]!;
+  const strategies = [...new Set(rows.map((r) => r.strategy))];
+  const colourOf = (strategy: string): string => COLOURS[strategies.indexOf(strategy) % COLOURS.length]!;
+  const polyline = (values: readonly (number | null)[], colour: string, strokeWidth: number): void => {
+    const points = values.flatMap((v, i) => (v === null ? [] : [`${x(i).toFixed(1)},${y(v).toFixed(1)}`]));
+    if (points.length > 1) parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${colour}" stroke-width="${strokeWidth}"/>`);
+  };
+  for (const row of rows) {
+    const colour = colourOf(row.strategy);
     row.rewards.forEach((v, i) => {
-      if (v !== null) parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2" fill="${colour}" fill-opacity="0.35"/>`);
+      if (v !== null) parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2" fill="${colour}" fill-opacity="0.3"/>`);
     });
-    const points: string[] = [];
     const window: number[] = [];
-    row.rewards.forEach((v, i) => {
-      if (v === null) return;
+    polyline(row.rewards.map((v) => {
+      if (v === null) return null;
       window.push(v);
       if (window.length > 50) window.shift();
-      points.push(`${x(i).toFixed(1)},${y(mean(window)!).toFixed(1)}`);
-    });
-    if (points.length > 1) parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    parts.push(`<text x="${m.left + 10}" y="${m.top + 14 + 16 * r}" fill="${colour}">${escape(`${row.strategy}: ${row.run}`)}</text>`);
+      return mean(window);
+    }), colour, 1);
+    polyline(runningTopMean(row.rewards, 5), colour, 2.5);
+  }
+  strategies.forEach((strategy, k) => {
+    const runs = rows.filter((r) => r.strategy === strategy);
+    const label = runs.length === 1 ? `${strategy}: ${runs[0]!.run}` : `${strategy} (${runs.length} runs)`;
+    parts.push(`<text x="${m.left + 10}" y="${m.top + 14 + 16 * k}" fill="${colourOf(strategy)}">${escape(label)}</text>`);
   });
+  parts.push(`<text x="${m.left + 10}" y="${m.top + 14 + 16 * strategies.length}" fill="#555">thick: mean of the 5 best so far; thin: mean of the last 50</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
