@@ -28,7 +28,8 @@ import { resolveExecutionProviders } from '../onnx/session.js';
 import { int, type GraphBuilder } from '../onnx/graph.js';
 import { cachedOnnx } from '../onnx/model_cache.js';
 import { encodeModel, type OnnxValueInfo } from '../onnx/proto.js';
-import { listCalibrationImages, quantizeExported, type Feeds, type Int8Options } from './int8.js';
+import { DEFAULT_CALIBRATION_IMAGES, listCalibrationImages, quantizeExported, type Feeds, type Int8Options } from './int8.js';
+import { cachedInt8 } from './int8_cache.js';
 import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
 import { defaultClassifierPath } from './defaults.js';
 
@@ -201,8 +202,18 @@ async function onnxForward(model: LayersModel, config: NasnetConfig, options: Wi
   const open = (bytes: Uint8Array) => OnnxSession.create(bytes, { threads: options.threads, executionProviders: options.executionProviders });
   let session: OnnxSession;
   try {
-    // int8 graphs are calibrated at load and not cached (the cache key would have to cover the images)
-    if (int8 !== undefined) session = await open(await classifierOnnxInt8(model, config, int8.files, int8.kernel, options.threads));
+    // int8 graphs are calibrated at the first load, then read from the int8 cache (keyed by the images too)
+    if (int8 !== undefined) {
+      const inputs = {
+        floatOnnx: classifierOnnx(model, config),
+        root: options.calibrate!,
+        files: int8.files,
+        calibrationImages: options.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES,
+        kernel: int8.kernel,
+      };
+      const quantize = () => classifierOnnxInt8(model, config, int8.files, int8.kernel, options.threads);
+      session = (await cachedInt8(inputs, quantize, open, { dir: options.int8Cache, logger: options.logger })).value;
+    }
     else if (options.onnxCache === false) session = await open(classifierOnnx(model, config));
     else {
       const spec = { config: { ...config, genotype: genotypeToJson(config.genotype) }, export: CLASSIFIER_EXPORT_OPTIONS };
@@ -305,6 +316,7 @@ export async function loadClassifier(partial: LoadClassifierOptions = {}): Promi
     numClasses: config.classes,
     engine: engine === 'onnx' ? 'onnxruntime-node' : engine === 'onnx-int8' ? 'onnxruntime-node-int8' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
     ...(executionProviders === undefined ? {} : { executionProviders }),
+    ...(files === undefined ? {} : { calibrationImages: files.length }),
   };
 
   return {
