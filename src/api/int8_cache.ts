@@ -4,7 +4,9 @@
 //   $NASNET_HOME/int8/<key>.onnx       the QDQ int8 graph
 //   $NASNET_HOME/int8/<key>.onnx.lock  held while one loader calibrates (the others wait for the file)
 //
-// <key> is a SHA-256 over what the quantized bytes depend on: the float ONNX bytes, the calibration files
+// <key> is a SHA-256 over what the quantized bytes depend on: the float graph (onnxGraphDigest: its
+// weights' bytes, its export spec and the exporter version; not its ONNX bytes, which name tensors by a
+// process-wide TensorFlow.js id and so differ between two loads of the same model), the calibration files
 // (their names relative to the calibration folder and their contents, in the sorted order they are fed),
 // how many were asked for, the resize kernel that preprocesses them and INT8_QUANTIZER_VERSION. Contents,
 // not mtimes: a re-copied folder with the same images still hits, a changed image misses.
@@ -28,7 +30,8 @@ const LOCK_POLL_MS = 200;
 
 /** What the quantized bytes depend on. */
 export interface Int8CacheInputs {
-  readonly floatOnnx: Uint8Array;
+  /** Identifies the float graph (src/onnx/model_cache.ts onnxGraphDigest). */
+  readonly floatGraph: string;
   /** The calibration folder; file names are hashed relative to it. */
   readonly root: string;
   /** The calibration images in the order they are fed (listCalibrationImages). */
@@ -48,9 +51,7 @@ export function int8CacheDir(env: Readonly<Record<string, string | undefined>> =
 export async function int8CacheKey(inputs: Int8CacheInputs): Promise<string> {
   const hash = createHash('sha256');
   const names = inputs.files.map((file) => relative(inputs.root, file));
-  hash.update(JSON.stringify({ quantizer: INT8_QUANTIZER_VERSION, calibrationImages: inputs.calibrationImages, kernel: inputs.kernel, names }));
-  hash.update('\0');
-  hash.update(inputs.floatOnnx);
+  hash.update(JSON.stringify({ quantizer: INT8_QUANTIZER_VERSION, floatGraph: inputs.floatGraph, calibrationImages: inputs.calibrationImages, kernel: inputs.kernel, names }));
   for (const file of inputs.files) {
     hash.update('\0');
     hash.update(await readFile(file));
