@@ -143,12 +143,12 @@ export const SERVER_CONFIG_SCHEMA: ConfigSchema<ServerConfig> = {
     max: 100_000,
     env: 'NASNET_CALIBRATION_IMAGES',
   }),
-  detectorProposals: optionalIntField("detector stage-2 proposals per image (default: the checkpoint's)", {
+  detectorProposals: optionalIntField("stage-2 proposals per image of the detector, unset = its checkpoint's", {
     min: 1,
     max: 100_000,
     env: 'NASNET_DETECTOR_PROPOSALS',
   }),
-  detectorRoiSamplingRatio: optionalIntField("ROI align samples per bin and axis, our Faster R-CNN only (default: the checkpoint's)", {
+  detectorRoiSamplingRatio: optionalIntField("detector ROI align samples per bin and axis (our Faster R-CNN only), unset = its checkpoint's", {
     min: 1,
     max: 64,
     env: 'NASNET_DETECTOR_ROI_SAMPLING_RATIO',
