@@ -85,6 +85,15 @@ export function optionalStringField(doc: string, opts: { env?: string } = {}): F
   };
 }
 
+/** An integer that may be left unset (undefined: the model's own value applies). */
+export function optionalIntField(doc: string, opts: { min?: number; max?: number; env?: string } = {}): FieldSpec<number | undefined> {
+  const inner = intField(0, doc, opts);
+  return {
+    default: undefined, doc, env: opts.env, expected: inner.expected,
+    parse: (raw) => (raw === undefined || raw === null ? undefined : inner.parse(raw)),
+  };
+}
+
 export function enumField<T extends string>(def: T, values: readonly T[], doc: string, opts: { env?: string } = {}): FieldSpec<T> {
   const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
   return {

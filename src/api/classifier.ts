@@ -26,9 +26,10 @@ import { resolveWeights } from '../weights/cache.js';
 import { OnnxSession, exportLayersGraph, type ExportOptions } from '../onnx/index.js';
 import { resolveExecutionProviders } from '../onnx/session.js';
 import { int, type GraphBuilder } from '../onnx/graph.js';
-import { cachedOnnx } from '../onnx/model_cache.js';
+import { cachedOnnx, onnxGraphDigest } from '../onnx/model_cache.js';
 import { encodeModel, type OnnxValueInfo } from '../onnx/proto.js';
-import { listCalibrationImages, quantizeExported, type Feeds, type Int8Options } from './int8.js';
+import { DEFAULT_CALIBRATION_IMAGES, listCalibrationImages, quantizeExported, type Feeds, type Int8Options } from './int8.js';
+import { cachedInt8 } from './int8_cache.js';
 import type { ClassPrediction, Classifier, ClassifyOptions, ImageMeta, ModelInfo } from './types.js';
 import { defaultClassifierPath } from './defaults.js';
 
@@ -172,6 +173,11 @@ export async function classifierOnnxInt8(model: LayersModel, config: NasnetConfi
   return quantizeExported({ ...classifierGraph(model, config), name: model.name, opset: CLASSIFIER_OPSET }, feeds(), { threads });
 }
 
+/** What the classifier graph depends on besides the weights (the ONNX cache's and the int8 cache's keys). */
+function classifierOnnxSpec(config: NasnetConfig): unknown {
+  return { config: { ...config, genotype: genotypeToJson(config.genotype) }, export: CLASSIFIER_EXPORT_OPTIONS };
+}
+
 /** Runs a batch of preprocessed NHWC images and returns class probabilities [N, K]. */
 interface ForwardPass {
   run(batch: Float32Array, n: number): Promise<Float32Array>;
@@ -201,12 +207,21 @@ async function onnxForward(model: LayersModel, config: NasnetConfig, options: Wi
   const open = (bytes: Uint8Array) => OnnxSession.create(bytes, { threads: options.threads, executionProviders: options.executionProviders });
   let session: OnnxSession;
   try {
-    // int8 graphs are calibrated at load and not cached (the cache key would have to cover the images)
-    if (int8 !== undefined) session = await open(await classifierOnnxInt8(model, config, int8.files, int8.kernel, options.threads));
+    // int8 graphs are calibrated at the first load, then read from the int8 cache (keyed by the images too)
+    if (int8 !== undefined) {
+      const inputs = {
+        floatGraph: await onnxGraphDigest(options.weights, classifierOnnxSpec(config)),
+        root: options.calibrate!,
+        files: int8.files,
+        calibrationImages: options.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES,
+        kernel: int8.kernel,
+      };
+      const quantize = () => classifierOnnxInt8(model, config, int8.files, int8.kernel, options.threads);
+      session = (await cachedInt8(inputs, quantize, open, { dir: options.int8Cache, logger: options.logger })).value;
+    }
     else if (options.onnxCache === false) session = await open(classifierOnnx(model, config));
     else {
-      const spec = { config: { ...config, genotype: genotypeToJson(config.genotype) }, export: CLASSIFIER_EXPORT_OPTIONS };
-      session = (await cachedOnnx(options.weights, { graph: 'classifier', spec, logger: options.logger }, () => classifierOnnx(model, config), open)).value;
+      session = (await cachedOnnx(options.weights, { graph: 'classifier', spec: classifierOnnxSpec(config), logger: options.logger }, () => classifierOnnx(model, config), open)).value;
     }
   } finally {
     model.dispose();
@@ -305,6 +320,7 @@ export async function loadClassifier(partial: LoadClassifierOptions = {}): Promi
     numClasses: config.classes,
     engine: engine === 'onnx' ? 'onnxruntime-node' : engine === 'onnx-int8' ? 'onnxruntime-node-int8' : `tfjs-${currentEngine()?.backend ?? 'unknown'}`,
     ...(executionProviders === undefined ? {} : { executionProviders }),
+    ...(files === undefined ? {} : { calibrationImages: files.length }),
   };
 
   return {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FasterRcnn, type DetectionRunner } from '../../detection/faster_rcnn.js';
 import type { FasterRcnnConfig } from '../../detection/faster_rcnn_config.js';
 import { toCocoXywh, type Window } from '../../detection/box_ops.js';
+import { resolveProposalConfig } from '../../detection/rpn.js';
 import { assignWeights } from '../../detection/training.js';
 import { loadCheckpoint } from '../../core/checkpoint.js';
 import { currentEngine } from '../../core/engine.js';
@@ -220,6 +221,8 @@ export async function loadDetector(partial: LoadDetectorOptions = {}): Promise<D
     numClasses: config.numClasses,
     engine: engine === 'onnx' ? 'onnxruntime-node' : `tfjs-${currentEngine()?.backend ?? tf.getBackend()}`,
     ...(engine === 'onnx' ? { executionProviders: resolveExecutionProviders(options.executionProviders, 'loadDetector: executionProviders') } : {}),
+    proposals: resolveProposalConfig(config.proposals.test, 'test').postNmsTopN,
+    roiSamplingRatio: config.roiSamplingRatio,
   };
 
   return {

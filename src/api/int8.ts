@@ -20,6 +20,11 @@ export interface Int8Options {
   readonly calibrate?: string;
   /** At most this many, spread evenly over the sorted list (default DEFAULT_CALIBRATION_IMAGES). */
   readonly calibrationImages?: number;
+  /**
+   * Where the calibrated graph is cached (src/api/int8_cache.ts; default `<NASNET_HOME>/int8`), so that the
+   * next load with the same model and images skips the calibration; false calibrates at every load.
+   */
+  readonly int8Cache?: string | false;
 }
 
 /** Image files under `dir` (recursive, sorted by path), at most `limit` taken at an even stride. */

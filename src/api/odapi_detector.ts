@@ -126,6 +126,27 @@ export interface LoadOdapiDetectorOptions {
   readonly maxPixels?: number;
   readonly name?: string;
   readonly logger?: Logger;
+  /** Stage-2 proposals per image (default: the pipeline's first_stage_max_proposals, 50 in the lowproposals configs). */
+  readonly proposals?: number;
+  /** Refused: the OD API crops with crop_and_resize, one sample per cell, which has no sampling ratio. */
+  readonly roiSamplingRatio?: number;
+}
+
+/** The pipeline's config with the caller's proposals; roiSamplingRatio is refused (no such knob here). */
+function withOverrides(config: OdapiFasterRcnnConfig, options: Pick<LoadOdapiDetectorOptions, 'proposals' | 'roiSamplingRatio'>): OdapiFasterRcnnConfig {
+  if (options.roiSamplingRatio !== undefined) {
+    throw new NasnetError(
+      'INVALID_ARGUMENT',
+      `loadDetector: roiSamplingRatio does not apply to a TF Object Detection API detector (it crops with crop_and_resize, one sample per cell); received ${JSON.stringify(options.roiSamplingRatio)}`,
+      { field: 'roiSamplingRatio' },
+    );
+  }
+  const { proposals } = options;
+  if (proposals === undefined) return config;
+  if (!Number.isInteger(proposals) || proposals < 1) {
+    throw new NasnetError('INVALID_ARGUMENT', `loadDetector: proposals must be an integer >= 1; received ${JSON.stringify(proposals)}`, { field: 'proposals' });
+  }
+  return { ...config, firstStage: { ...config.firstStage, maxProposals: proposals } };
 }
 
 /** Detections of the OD API model as our API's records (COCO ids and names, boxes in original pixels). */
@@ -146,12 +167,15 @@ export function toDetections(found: { boxes: Float32Array; scores: Float32Array;
 export async function loadOdapiDetector(options: LoadOdapiDetectorOptions, checkOptions: (o: DetectOptions) => { minScore: number; maxDetections: number }): Promise<Detector> {
   const dir = options.weights;
   const engine = options.engine ?? 'onnx';
-  const config = await readPipelineConfig(join(dir, PIPELINE_CONFIG));
+  const pipeline = await readPipelineConfig(join(dir, PIPELINE_CONFIG));
+  // checked before the (slow) weights; the exported graphs do not depend on the proposals, so the pipeline's
+  // config keeps their cache key and only the TypeScript stages see the override
+  const config = withOverrides(pipeline, options);
   const readWeights = async (): Promise<CheckpointWeights> => CheckpointWeights.read(await findCheckpointPrefix(dir));
   let network: OdapiNetwork;
   if (engine === 'onnx') {
     const cache = options.onnxCache === false ? undefined : { dir, logger: options.logger };
-    network = await OnnxOdapiNetwork.create(config, readWeights, { threads: options.threads, executionProviders: options.executionProviders, cache });
+    network = await OnnxOdapiNetwork.create(pipeline, readWeights, { threads: options.threads, executionProviders: options.executionProviders, cache });
   } else {
     const weights = await readWeights();
     const tfjs = new TfjsOdapiNetwork(config, weights);
@@ -171,6 +195,7 @@ export async function loadOdapiDetector(options: LoadOdapiDetectorOptions, check
     inputHeight: height,
     numClasses: config.numClasses,
     engine: engine === 'onnx' ? 'onnxruntime-node' : 'tfjs',
+    proposals: config.firstStage.maxProposals,
   };
   return {
     info,

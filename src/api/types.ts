@@ -43,6 +43,12 @@ export interface ModelInfo {
   readonly engine: string;
   /** onnxruntime execution providers in priority order (engine onnxruntime-node only), e.g. ['cuda', 'cpu']. */
   readonly executionProviders?: readonly string[];
+  /** Engine onnx-int8: how many calibration images the int8 graph was calibrated on. */
+  readonly calibrationImages?: number;
+  /** Detectors: stage-2 proposals per image in effect (the checkpoint's or the caller's). */
+  readonly proposals?: number;
+  /** Our Faster R-CNN detectors: ROI align samples per bin and axis in effect. */
+  readonly roiSamplingRatio?: number;
 }
 
 export interface Classifier {

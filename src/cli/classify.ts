@@ -35,8 +35,8 @@ Options:
   --backbone NAME    preset for .h5 weights: ${Object.keys(NASNET_PRESETS).join(', ')} (default: the one the
                      file's weights fit; a published name sets its own)
   --top-k K          predictions per image (default 5)
-  --engine NAME      onnx (onnxruntime-node, default), onnx-int8 (int8 quantized at load, needs --calibrate)
-                     or tfjs
+  --engine NAME      onnx (onnxruntime-node, default), onnx-int8 (int8, needs --calibrate; calibrated at the
+                     first load, then cached in NASNET_HOME/int8) or tfjs
   --calibrate DIR    onnx-int8: images to calibrate the activation ranges on (searched recursively)
   --calibration-images N  onnx-int8: at most N of them, evenly spread (default 300)
   --backend NAME     TensorFlow.js engine: auto, wasm, cpu, tensorflow (env NASNET_BACKEND)

@@ -13,6 +13,8 @@ against --models-dir); in a file, {"classifier": {"kind": "...", "weights": "...
 Examples:
   nasnet serve --port 8080 --workers 2
   PORT=8080 NASNET_BACKEND=wasm nasnet serve --config serve.json
+  nasnet serve --classifier nasnet-mobile --classifier-engine onnx-int8 --calibrate ./calib-images
+  nasnet serve --detector frcnn-nas-coco --detector-proposals 50
 
 Options:
   --config <file>        JSON config file

@@ -62,6 +62,16 @@ function rejectWeights(options: ModelLoadOptions): void {
   }
 }
 
+/** The placeholder runs on TensorFlow.js with no quantized graph and no proposals: it refuses those settings. */
+function rejectTuning(options: ModelLoadOptions, task: 'classification' | 'detection'): void {
+  const refused: [string, boolean][] = task === 'classification'
+    ? [['classifierEngine', options.classifierEngine !== undefined && options.classifierEngine !== 'onnx']]
+    : [['detectorProposals', options.proposals !== undefined], ['detectorRoiSamplingRatio', options.roiSamplingRatio !== undefined]];
+  for (const [field, set] of refused) {
+    if (set) throw new NasnetError('INVALID_CONFIG', `${PLACEHOLDER_KIND} (${task}) runs on TensorFlow.js without ONNX or proposals and cannot take setting "${field}"; use a NASNet model`, { field });
+  }
+}
+
 function checkIntOption(fn: string, field: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new NasnetError('INVALID_ARGUMENT', `${fn}: ${field} must be an integer in [${min}, ${max}]; received ${value}`, { field });
@@ -210,9 +220,11 @@ export class PlaceholderTinyDetector implements Detector {
 }
 
 export async function loadPlaceholderClassifier(options: ModelLoadOptions): Promise<Classifier> {
+  rejectTuning(options, 'classification');
   return new PlaceholderTinyClassifier(options);
 }
 
 export async function loadPlaceholderDetector(options: ModelLoadOptions): Promise<Detector> {
+  rejectTuning(options, 'detection');
   return new PlaceholderTinyDetector(options);
 }

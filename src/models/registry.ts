@@ -26,8 +26,28 @@ export function isPathSpec(kind: string): boolean {
 
 export type ModelTask = 'classification' | 'detection';
 
+/** How a served classifier runs: float32, or int8 (QDQ, calibrated on `calibrate` at the first load, then cached). */
+export const CLASSIFIER_ENGINES = ['onnx', 'onnx-int8'] as const;
+export type ClassifierEngine = (typeof CLASSIFIER_ENGINES)[number];
+
+/**
+ * How the served models run, beyond which model: every loader receives all of it and applies what concerns
+ * its task (undefined = the model's own value); a loader that cannot honour a setting refuses it.
+ */
+export interface ModelTuning {
+  /** Classifiers: 'onnx' (default) or 'onnx-int8'. */
+  readonly classifierEngine?: ClassifierEngine;
+  /** Classifiers on onnx-int8: the folder of calibration images and how many of them to use. */
+  readonly calibrate?: string;
+  readonly calibrationImages?: number;
+  /** Detectors: stage-2 proposals per image. */
+  readonly proposals?: number;
+  /** Detectors (our Faster R-CNN): ROI align samples per bin and axis. */
+  readonly roiSamplingRatio?: number;
+}
+
 /** What every loader receives. */
-export interface ModelLoadOptions {
+export interface ModelLoadOptions extends ModelTuning {
   /** Absolute path of the weights file, when the spec names one. */
   readonly weights?: string;
   /** Images above this many pixels are rejected with IMAGE_TOO_LARGE before decoding. */
@@ -100,7 +120,7 @@ export function resolveModelKind(task: ModelTask, kind: string): string {
   return resolved;
 }
 
-export interface LoadContext {
+export interface LoadContext extends ModelTuning {
   readonly modelsDir: string;
   readonly maxPixels: number;
   readonly engine: string;

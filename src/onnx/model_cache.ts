@@ -60,6 +60,24 @@ async function weightsDigest(weightsPath: string, isDir: boolean): Promise<strin
   return hash.digest('hex');
 }
 
+async function graphDigest(weightsPath: string, isDir: boolean, spec: unknown): Promise<string> {
+  return createHash('sha256')
+    .update(JSON.stringify({ exporter: ONNX_EXPORTER_VERSION, weights: await weightsDigest(weightsPath, isDir), spec }))
+    .digest('hex');
+}
+
+/**
+ * What identifies an exported float graph (64 hex digits): its weights' bytes, `spec` and the exporter version.
+ * Not the ONNX bytes themselves: they name tensors by TensorFlow.js tensor ids, a process-wide counter, so
+ * two exports of the same model in one process differ.
+ */
+export async function onnxGraphDigest(weightsPath: string, spec: unknown): Promise<string> {
+  const info = await stat(weightsPath).catch((error: Error) => {
+    throw new NasnetError('IO_ERROR', `onnxGraphDigest: cannot read weights ${weightsPath}: ${error.message}`, { path: weightsPath });
+  });
+  return graphDigest(weightsPath, info.isDirectory(), spec);
+}
+
 /** The cache file for `weightsPath` and `options` (the weights are hashed; the file may not exist). */
 export async function onnxCachePath(weightsPath: string, options: Pick<OnnxCacheOptions, 'graph' | 'spec'>): Promise<string> {
   if (!/^[A-Za-z0-9_]+$/.test(options.graph)) {
@@ -69,10 +87,7 @@ export async function onnxCachePath(weightsPath: string, options: Pick<OnnxCache
     throw new NasnetError('IO_ERROR', `onnxCachePath: cannot read weights ${weightsPath}: ${error.message}`, { path: weightsPath });
   });
   const isDir = info.isDirectory();
-  const key = createHash('sha256')
-    .update(JSON.stringify({ exporter: ONNX_EXPORTER_VERSION, weights: await weightsDigest(weightsPath, isDir), spec: options.spec }))
-    .digest('hex')
-    .slice(0, 16);
+  const key = (await graphDigest(weightsPath, isDir, options.spec)).slice(0, 16);
   const dir = isDir ? join(weightsPath, CACHE_DIR_NAME) : join(dirname(weightsPath), CACHE_DIR_NAME);
   return join(dir, `${isDir ? '' : `${basename(weightsPath)}.`}${options.graph}-${key}.onnx`);
 }

@@ -1,6 +1,7 @@
 // The service as a Fastify instance that never listens: tests drive it with app.inject(), start.ts
 // listens. The worker pool is a decorator created once and closed onClose (after in-flight work).
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -44,6 +45,12 @@ export function createPool(config: ServerConfig, logger: Logger): InferencePool 
     detector: config.detector,
     modelsDir: config.modelsDir,
     maxPixels: config.maxPixels,
+    classifierEngine: config.classifierEngine,
+    // workers share the cwd, but an absolute path reads better in their errors
+    calibrate: config.calibrate === undefined ? undefined : resolve(config.calibrate),
+    calibrationImages: config.calibrationImages,
+    proposals: config.detectorProposals,
+    roiSamplingRatio: config.detectorRoiSamplingRatio,
     // Each worker's models get an equal share of the cores (onnxruntime would take them all).
     threads: config.threadsPerWorker > 0 ? config.threadsPerWorker : Math.max(1, Math.floor(availableParallelism() / config.workers)),
     logger,

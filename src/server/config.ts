@@ -9,6 +9,8 @@ import {
   envSource,
   fileSource,
   intField,
+  optionalIntField,
+  optionalStringField,
   resolveConfig,
   stringField,
   type ConfigSchema,
@@ -17,7 +19,8 @@ import {
   type FieldSpec,
 } from '../../core/config.js';
 import { ENGINE_NAMES, type EngineRequest } from '../../core/engine.js';
-import { DEFAULT_MODEL_KIND, type ModelSpec } from '../models/registry.js';
+import { NasnetError } from '../../core/errors.js';
+import { CLASSIFIER_ENGINES, DEFAULT_MODEL_KIND, type ClassifierEngine, type ModelSpec } from '../models/registry.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -40,6 +43,15 @@ export interface ServerConfig {
   readonly engine: EngineRequest;
   readonly classifier: ModelSpec;
   readonly detector: ModelSpec;
+  readonly classifierEngine: ClassifierEngine;
+  /** Folder of calibration images (searched recursively); required by classifierEngine onnx-int8. */
+  readonly calibrate: string | undefined;
+  /** At most this many calibration images, an even stride over the sorted files. */
+  readonly calibrationImages: number;
+  /** Stage-2 proposals per image of the detector; undefined = the checkpoint's. */
+  readonly detectorProposals: number | undefined;
+  /** ROI align samples per bin and axis of our Faster R-CNN detectors; undefined = the checkpoint's. */
+  readonly detectorRoiSamplingRatio: number | undefined;
   /** Relative weight paths are resolved against this folder (the container mounts /models). */
   readonly modelsDir: string;
   readonly logLevel: LogLevel;
@@ -120,6 +132,27 @@ export const SERVER_CONFIG_SCHEMA: ConfigSchema<ServerConfig> = {
   engine: enumField<EngineRequest>('auto', ['auto', ...ENGINE_NAMES], 'TensorFlow.js engine of each worker', { env: 'NASNET_BACKEND' }),
   classifier: modelField('classification model', 'NASNET_CLASSIFIER'),
   detector: modelField('detection model', 'NASNET_DETECTOR'),
+  classifierEngine: enumField<ClassifierEngine>('onnx', CLASSIFIER_ENGINES, 'classifier inference: float32 or int8 (needs calibrate)', {
+    env: 'NASNET_CLASSIFIER_ENGINE',
+  }),
+  calibrate: optionalStringField('folder of calibration images for classifierEngine onnx-int8 (the int8 graph is cached under NASNET_HOME/int8)', {
+    env: 'NASNET_CALIBRATE',
+  }),
+  calibrationImages: intField(300, 'calibration images used at most (an even stride over the folder)', {
+    min: 1,
+    max: 100_000,
+    env: 'NASNET_CALIBRATION_IMAGES',
+  }),
+  detectorProposals: optionalIntField("stage-2 proposals per image of the detector, unset = its checkpoint's", {
+    min: 1,
+    max: 100_000,
+    env: 'NASNET_DETECTOR_PROPOSALS',
+  }),
+  detectorRoiSamplingRatio: optionalIntField("detector ROI align samples per bin and axis (our Faster R-CNN only), unset = its checkpoint's", {
+    min: 1,
+    max: 64,
+    env: 'NASNET_DETECTOR_ROI_SAMPLING_RATIO',
+  }),
   modelsDir: stringField('models', 'folder that relative weight paths are resolved against', { env: 'NASNET_MODELS_DIR' }),
   logLevel: enumField<LogLevel>('info', LOG_LEVELS, 'pino log level', { env: 'LOG_LEVEL' }),
   shutdownGraceMs: intField(10_000, 'on SIGTERM, how long in-flight requests may take before a forced exit', {
@@ -151,12 +184,24 @@ export function resolveServerConfig(
   const sources: ConfigSource[] = [];
   if (file !== undefined) sources.push(fileSource(file));
   sources.push(envSource(SERVER_CONFIG_SCHEMA, env), { name: 'command line', values: flags });
-  return resolveConfig(SERVER_CONFIG_SCHEMA, sources);
+  return checkServerConfig(resolveConfig(SERVER_CONFIG_SCHEMA, sources));
+}
+
+/** The checks that involve two settings (each field alone was checked by its parser). */
+export function checkServerConfig(config: ServerConfig): ServerConfig {
+  if (config.classifierEngine === 'onnx-int8' && config.calibrate === undefined) {
+    throw new NasnetError(
+      'INVALID_CONFIG',
+      'setting "calibrate" is required when "classifierEngine" is "onnx-int8": give a folder of calibration images (--calibrate DIR or NASNET_CALIBRATE)',
+      { field: 'calibrate' },
+    );
+  }
+  return config;
 }
 
 /** Config with overrides on top of the defaults, for tests and embedding (same validation). */
 export function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return resolveConfig(SERVER_CONFIG_SCHEMA, [{ name: 'overrides', values: overrides }]);
+  return checkServerConfig(resolveConfig(SERVER_CONFIG_SCHEMA, [{ name: 'overrides', values: overrides }]));
 }
 
 export function describeServerConfig(label?: (key: string) => string): string {

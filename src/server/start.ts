@@ -3,12 +3,14 @@
 // stops the workers and exits 0; past shutdownGraceMs it exits 1. An uncaught error closes the same way
 // and exits 1. Models are loaded and checked before listening: a missing weights path (IO_ERROR, exit 3),
 // weights that do not load (their own code) or a port that is taken (ADDRESS_UNAVAILABLE, exit 6) end
-// the start with one typed error, and nothing ever listened.
+// the start with one typed error, and nothing ever listened. So does a calibration folder without images
+// for classifierEngine onnx-int8 (INVALID_CONFIG, exit 5).
 import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import type { ModelInfo } from '../api/types.js';
-import { NasnetError } from '../../core/errors.js';
+import { listCalibrationImages } from '../api/int8.js';
+import { NasnetError, isNasnetError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { resolveModelKind } from '../models/builtin.js';
 import { weightsPath, type ModelSpec } from '../models/registry.js';
@@ -34,6 +36,7 @@ export async function startServer(configured: ServerConfig, logger: Logger): Pro
   // Checked here, in one line, rather than as the same failure in every worker.
   checkWeightsExist('classifier', config.classifier, config.modelsDir);
   checkWeightsExist('detector', config.detector, config.modelsDir);
+  await checkCalibration(config);
 
   const app = await buildApp({ config, logger });
   try {
@@ -101,6 +104,17 @@ function checkWeightsExist(flag: string, spec: ModelSpec, modelsDir: string): vo
   const path = weightsPath(spec, modelsDir);
   if (path !== undefined && !existsSync(path)) {
     throw new NasnetError('IO_ERROR', `--${flag} ${spec.kind}:${spec.weights}: no such file or directory: ${path}`, { path });
+  }
+}
+
+/** classifierEngine onnx-int8: a missing or imageless calibration folder is a config error (exit 5), found once here. */
+async function checkCalibration(config: ServerConfig): Promise<void> {
+  if (config.classifierEngine !== 'onnx-int8' || config.calibrate === undefined) return;
+  try {
+    await listCalibrationImages(config.calibrate, config.calibrationImages);
+  } catch (error) {
+    if (!isNasnetError(error)) throw error;
+    throw new NasnetError('INVALID_CONFIG', `setting "calibrate" (classifierEngine onnx-int8): ${error.message}`, { field: 'calibrate', path: config.calibrate }, { cause: error });
   }
 }
 

@@ -6,6 +6,7 @@
 //     weights/<name>.json            the record: URL, size, MD5, SHA-256, how it was checked, file list
 //     downloads/<name>/<file>.part   a download in progress (resumed by the next fetch)
 //     downloads/<name>/.lock         the pid of the process fetching <name> (one fetch at a time)
+//     int8/<sha256>.onnx             calibrated int8 classifier graphs (src/api/int8_cache.ts)
 //
 // A name is cached when its record and its path exist. Placement builds weights/.<name>.staging-*,
 // renames it over weights/<name>, then writes the record (temp + rename): an interrupted fetch leaves

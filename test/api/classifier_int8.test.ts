@@ -61,7 +61,7 @@ test('engine onnx-int8 without calibration images is INVALID_ARGUMENT naming cal
 test('the default classifier in int8 stays within its stated loss on held-out synthetic images', async () => {
   const weights = defaultClassifierPath();
   const fp32 = await loadClassifier({ weights, engine: 'onnx', onnxCache: false });
-  const int8 = await loadClassifier({ weights, engine: 'onnx-int8', calibrate: join(dir, 'train') });
+  const int8 = await loadClassifier({ weights, engine: 'onnx-int8', calibrate: join(dir, 'train'), int8Cache: false });
   try {
     assert.equal(int8.info.engine, 'onnxruntime-node-int8');
     let n = 0;

@@ -101,3 +101,33 @@ test('weights that exist but do not load: their typed error and exit code, befor
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('model tuning flags: --classifier-engine, --calibrate, --calibration-images, --detector-proposals, --detector-roi-sampling-ratio', () => {
+  const text = usage();
+  for (const fragment of ['--classifier-engine', '[env NASNET_CLASSIFIER_ENGINE]', '--calibrate', '[env NASNET_CALIBRATE]', '--calibration-images', '--detector-proposals', '[env NASNET_DETECTOR_PROPOSALS]', '--detector-roi-sampling-ratio', '[env NASNET_DETECTOR_ROI_SAMPLING_RATIO]']) {
+    assert.ok(text.includes(fragment), `usage mentions ${fragment}`);
+  }
+  const args = parseServeArgs(['--classifier-engine', 'onnx-int8', '--calibrate', 'calib', '--calibration-images', '20', '--detector-proposals', '50', '--detector-roi-sampling-ratio', '1']);
+  assert.deepEqual(args.flags, { classifierEngine: 'onnx-int8', calibrate: 'calib', calibrationImages: '20', detectorProposals: '50', detectorRoiSamplingRatio: '1' });
+});
+
+test('onnx-int8 with a calibration folder that is missing, empty or absent: one line and exit 5 before anything loads', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'nasnet-serve-calib-'));
+  const int8 = ['--port', '0', '--workers', '1', '--engine', 'wasm', '--classifier', 'default', '--detector', 'placeholder-tiny', '--classifier-engine', 'onnx-int8'];
+  try {
+    const cases: [string[], RegExp][] = [
+      [[], /^error: setting "calibrate" is required when "classifierEngine" is "onnx-int8"/],
+      [['--calibrate', empty], /^error: setting "calibrate" \(classifierEngine onnx-int8\): .*no image files under /],
+      [['--calibrate', join(empty, 'missing')], /^error: setting "calibrate" \(classifierEngine onnx-int8\): .*cannot read the calibration directory/],
+    ];
+    for (const [extra, stderr] of cases) {
+      const result = await serveProcess([...int8, ...extra]);
+      assert.equal(result.code, 5, result.stderr);
+      assert.match(result.stderr, stderr);
+      assert.equal(result.stderr.split('\n').filter(Boolean).length, 1, result.stderr);
+      assert.doesNotMatch(result.stdout, /"msg":"listening"/);
+    }
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});

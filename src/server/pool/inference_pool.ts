@@ -100,6 +100,11 @@ export class InferencePool {
       modelsDir: options.modelsDir,
       maxPixels: options.maxPixels,
       threads: options.threads,
+      classifierEngine: options.classifierEngine,
+      calibrate: options.calibrate,
+      calibrationImages: options.calibrationImages,
+      proposals: options.proposals,
+      roiSamplingRatio: options.roiSamplingRatio,
     };
     this.piscina = new Piscina({
       filename,

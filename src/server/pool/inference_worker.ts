@@ -21,7 +21,17 @@ function announce(message: WorkerLifecycleMessage): void {
 async function load(init: WorkerInit): Promise<{ classifier: Classifier; detector: Detector } | WireError> {
   try {
     const engine = await initEngine({ backend: init.engine });
-    const context = { modelsDir: init.modelsDir, maxPixels: init.maxPixels, engine: engine.backend, threads: init.threads };
+    const context = {
+      modelsDir: init.modelsDir,
+      maxPixels: init.maxPixels,
+      engine: engine.backend,
+      threads: init.threads,
+      classifierEngine: init.classifierEngine,
+      calibrate: init.calibrate,
+      calibrationImages: init.calibrationImages,
+      proposals: init.proposals,
+      roiSamplingRatio: init.roiSamplingRatio,
+    };
     const classifier = await loadClassifier(init.classifier, context);
     const detector = await loadDetector(init.detector, context);
     announce({ type: 'nasnet-worker-ready', threadId, models: [classifier.info, detector.info], engine });

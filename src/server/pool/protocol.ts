@@ -3,10 +3,10 @@
 import type { ClassPrediction, Detection, ImageMeta, ModelInfo } from '../../api/types.js';
 import type { WireError } from '../../../core/errors.js';
 import type { EngineInfo, EngineRequest } from '../../../core/engine.js';
-import type { ModelSpec } from '../../models/registry.js';
+import type { ModelSpec, ModelTuning } from '../../models/registry.js';
 
-/** `workerData` of every worker: what to load and how. */
-export interface WorkerInit {
+/** `workerData` of every worker: what to load and how (ModelTuning: the classifier engine, detector proposals, ...). */
+export interface WorkerInit extends ModelTuning {
   readonly engine: EngineRequest;
   readonly classifier: ModelSpec;
   readonly detector: ModelSpec;
