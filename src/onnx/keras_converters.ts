@@ -239,3 +239,4 @@ registerLayerConverter('DilatedConv2D', (job, graph) => {
   });
 });
 registerLayerConverter('ScheduledDropPath', (job, graph) => graph.node('Identity', [job.inputs[0]!], [job.output]));
+registerLayerConverter('TensorCopy', (job, graph) => graph.node('Identity', [job.inputs[0]!], [job.output]));

@@ -54,3 +54,22 @@ test('random genotypes over all 13 ops export exactly (ImageNet and CIFAR stems,
     }
   }
 });
+
+test('a block whose two branches are identity of one state (concat(h, h), add(p, p)) runs in tfjs and exports exactly', async () => {
+  // Found by the digits search: tfjs-layers freed the shared tensor early and inference threw.
+  const sep = { inputs: [0, 1], ops: ['sep_conv_3x3', 'sep_conv_3x3'], combine: 'add' } as const;
+  const cell = (combine: 'add' | 'concat', state: number): CellGenotype => ({
+    blocks: [{ inputs: [state, state], ops: ['identity', 'identity'], combine }, { inputs: [2, 0], ops: ['sep_conv_3x3', 'max_pool_3x3'], combine: 'add' }, sep, sep, { inputs: [2, 3], ops: ['sep_conv_3x3', 'avg_pool_3x3'], combine: 'concat' }],
+    concat: [4, 5, 6],
+  });
+  const genotype = validateGenotype({ name: 'twin-identity', normal: cell('concat', 1), reduction: cell('add', 1) });
+  const { model } = buildNasnet({ genotype, stem: 'cifar', numCells: 1, penultimateFilters: 96, stemFilters: 8, inputSize: 32, classes: 5, includeTop: true, auxHead: false });
+  try {
+    randomize(model, 7);
+    assert.ok(model.layers.some((layer) => layer.getClassName() === 'TensorCopy'));
+    const error = await compare(model, [2, 32, 32, 3], 1e-4);
+    assert.ok(Number.isFinite(error));
+  } finally {
+    model.dispose();
+  }
+});
