@@ -6,7 +6,8 @@
 //   4. controller update time per batch of 20 (100-unit LSTM, 4 PPO epochs)
 //   5. the best cell found against NASNet-A at (nearly) equal parameters, fresh seeds
 // node dist/bench/search_digits.js [--out DIR] [--smoke] [--cells R] [--seeds S] [--trials T] [--epochs E] [--image-size P]
-//                                  [--child-lr X] [--child-batch B] [--spread-only]
+//                                  [--child-lr X] [--child-batch B] [--spread-only] [--versus-only]
+// --versus-only: step 5 alone, on the runs already in --out.
 // --smoke: 2 cells, 1 seed, 4 children, 1 epoch on 100 images (a minute or so; checks the script runs).
 // Children see the digits at their own 8x8 (--image-size 8): upsampled to 32 they cost 5x more and learned no better.
 import { mkdir, readdir, copyFile, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +30,7 @@ import { buildNasnet } from '../backbones/nasnet.js';
 const { values } = parseArgs({ options: {
   out: { type: 'string', default: '/tmp/nasnet-search-bench' }, smoke: { type: 'boolean' }, cells: { type: 'string' },
   seeds: { type: 'string' }, trials: { type: 'string' }, epochs: { type: 'string' }, 'image-size': { type: 'string' },
-  'spread-only': { type: 'boolean' }, 'child-lr': { type: 'string' }, 'child-batch': { type: 'string' },
+  'spread-only': { type: 'boolean' }, 'versus-only': { type: 'boolean' }, 'child-lr': { type: 'string' }, 'child-batch': { type: 'string' },
 } });
 const smoke = values.smoke === true;
 const out = values.out!;
@@ -43,9 +44,9 @@ const load = (): string => `load ${loadavg().map((l) => l.toFixed(2)).join(' ')}
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: readonly number[]): number => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
-/** Trainable parameters of the proxy child with these decisions at width F (10 classes). */
-function childParams(proxy: ProxyTask, decisions: readonly number[], filters: number): number {
-  const { model } = buildNasnet({ ...childBackbone({ ...proxy, filters }, decisionsToGenotype(decisions)), classes: 10 });
+/** Trainable parameters of the proxy child with these decisions (10 classes). */
+function childParams(proxy: ProxyTask, decisions: readonly number[]): number {
+  const { model } = buildNasnet({ ...childBackbone(proxy, decisionsToGenotype(decisions)), classes: 10 });
   const params = model.countParams();
   model.dispose();
   return params;
@@ -60,13 +61,47 @@ async function subset(full: string, to: string, train: number, val: number): Pro
   }
 }
 
+/**
+ * 5. The best cell found (max over every run) against NASNet-A, all retrained on fresh seeds: NASNet-A at the
+ * same N@F, and at the depth N (F unchanged) whose parameter count is nearest the best cell's.
+ */
+async function versus(proxy: ProxyTask, rows: readonly ReportRow[], say: (line: string) => void): Promise<void> {
+  const bestRun = rows.reduce((a, b) => ((b.best ?? -1) > (a.best ?? -1) ? b : a));
+  const [top] = (await exportTop(bestRun.run, 1)).cells;
+  const best = genotypeToDecisions(top!.genotype);
+  const nasnetA = genotypeToDecisions(NASNET_A);
+  const bestParams = childParams(proxy, best);
+  const depths = [1, 2, 3].map((cells) => ({ cells, params: childParams({ ...proxy, cells }, nasnetA) }));
+  const matched = depths.reduce((a, b) => (Math.abs(b.params - bestParams) < Math.abs(a.params - bestParams) ? b : a));
+  const contenders = [
+    { name: `best (${bestRun.run.split('/').pop()} ${top!.trial}, ${top!.reward.toFixed(4)} in the search) at ${proxy.cells}@F=${proxy.filters}`, decisions: best, task: proxy, params: bestParams },
+    { name: `NASNet-A at ${proxy.cells}@F=${proxy.filters}`, decisions: nasnetA, task: proxy, params: depths[proxy.cells - 1]?.params ?? childParams(proxy, nasnetA) },
+    { name: `NASNet-A at ${matched.cells}@F=${proxy.filters} (nearest parameters)`, decisions: nasnetA, task: { ...proxy, cells: matched.cells }, params: matched.params },
+  ];
+  const retrain = new EmbeddedTransport({ workers: 2, trainer: DEFAULT_TRAINER, backend: 'wasm' });
+  const fresh = smoke ? 2 : 8;
+  const scores = await Promise.all(contenders.map((c, k) => Promise.all(Array.from({ length: fresh }, (_, s) => retrain.attempt({
+    id: `x${k}s${s}`, index: k, seed: trialSeed(5000 + s, k), decisions: c.decisions, proxy: c.task, dir: join(out, 'versus', `${k}-${s}`),
+  }).then((o) => o.reward)))));
+  await retrain.close();
+  say(`5. the best cell against NASNet-A, ${fresh} fresh seeds each (${load()}):`);
+  contenders.forEach((c, k) => {
+    const xs = scores[k]!;
+    const welch = k === 0 ? '' : `, Welch t vs best = ${((mean(scores[0]!) - mean(xs)) / Math.sqrt(sd(scores[0]!) ** 2 / fresh + sd(xs) ** 2 / fresh)).toFixed(2)}`;
+    say(`   ${c.name}: ${c.params} params, ${mean(xs).toFixed(4)} +- ${sd(xs).toFixed(4)}${welch}`);
+  });
+}
+
 async function main(): Promise<void> {
   await initEngine({ backend: 'wasm' });
-  await rm(out, { recursive: true, force: true });
+  const versusOnly = values['versus-only'] === true;
   const full = join(out, 'digits');
-  await writeDigitsFolder(full);
   const data = smoke ? join(out, 'tiny') : full;
-  if (smoke) await subset(full, data, 10, 5);
+  if (!versusOnly) {
+    await rm(out, { recursive: true, force: true });
+    await writeDigitsFolder(full);
+    if (smoke) await subset(full, data, 10, 5);
+  }
   const proxy: ProxyTask = resolveProxyTask({ data, epochs: E, imageSize: P,
     ...(values['child-lr'] === undefined ? {} : { learningRate: Number(values['child-lr']) }),
     ...(values['child-batch'] === undefined ? {} : { batchSize: Number(values['child-batch']) }) });
@@ -75,6 +110,11 @@ async function main(): Promise<void> {
     lines.push(line);
     process.stdout.write(`${line}\n`);
   };
+  if (versusOnly) {
+    await rm(join(out, 'versus'), { recursive: true, force: true });
+    const runs = (await readdir(join(out, 'runs'))).sort().map((name) => join(out, 'runs', name));
+    return versus(proxy, await Promise.all(runs.map((run) => reportRow(run))), say);
+  }
 
   // 1. Spread between cells vs seed noise.
   const transport = new EmbeddedTransport({ workers: 2, trainer: DEFAULT_TRAINER, backend: 'wasm' });
@@ -125,24 +165,7 @@ async function main(): Promise<void> {
   await one.close();
   say(`3. children/hour, 1 worker: ${(n1 / ((performance.now() - t1) / 3.6e6)).toFixed(0)} (${load()})`);
 
-  // 5. The best cell found (max over every run) against NASNet-A, both retrained on fresh seeds; the searched
-  // cell's width is the multiple of 4 that brings its parameter count nearest NASNet-A's at F = 4.
-  const bestRun = rows.reduce((a, b) => ((b.best ?? -1) > (a.best ?? -1) ? b : a));
-  const [top] = (await exportTop(bestRun.run, 1)).cells;
-  const contenders = [{ name: `best (${bestRun.run.split('/').pop()} ${top!.trial}, ${top!.reward.toFixed(4)} in the search)`, decisions: genotypeToDecisions(top!.genotype) }, { name: 'NASNet-A', decisions: genotypeToDecisions(NASNET_A) }];
-  const target = childParams(proxy, contenders[1]!.decisions, proxy.filters);
-  const widths = [4, 8, 12, 16].map((f) => ({ f, params: childParams(proxy, contenders[0]!.decisions, f) }));
-  const width = widths.reduce((a, b) => (Math.abs(b.params - target) < Math.abs(a.params - target) ? b : a));
-  const retrain = new EmbeddedTransport({ workers: 2, trainer: DEFAULT_TRAINER, backend: 'wasm' });
-  const fresh = smoke ? 2 : 8;
-  const scores = await Promise.all(contenders.map(async (c, k) => {
-    const task = { ...proxy, filters: k === 0 ? width.f : proxy.filters };
-    return Promise.all(Array.from({ length: fresh }, (_, s) => retrain.attempt({ id: `x${k}s${s}`, index: k, seed: trialSeed(5000 + s, k), decisions: c.decisions, proxy: task, dir: join(out, 'versus', `${k}-${s}`) }).then((o) => o.reward)));
-  }));
-  await retrain.close();
-  const welch = (mean(scores[0]!) - mean(scores[1]!)) / Math.sqrt(sd(scores[0]!) ** 2 / fresh + sd(scores[1]!) ** 2 / fresh);
-  say(`5. ${contenders[0]!.name} at F=${width.f} (${width.params} params) vs NASNet-A at F=${proxy.filters} (${target} params), ${fresh} fresh seeds each:`
-    + ` ${mean(scores[0]!).toFixed(4)} +- ${sd(scores[0]!).toFixed(4)} vs ${mean(scores[1]!).toFixed(4)} +- ${sd(scores[1]!).toFixed(4)}, Welch t = ${welch.toFixed(2)}`);
+  await versus(proxy, rows, say);
 
   // 4. Controller update.
   const ppo = new PpoSearch(0, PPO_SMALL_BUDGET);

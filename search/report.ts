@@ -161,7 +161,9 @@ export function runningTopMean(rewards: readonly (number | null)[], k: number): 
  * per child, a solid line for the mean of the 5 best children so far and a thin one for the mean of the last 50.
  */
 export function rewardPlotSvg(rows: readonly ReportRow[], width = 720, height = 420): string {
-  const m = { left: 60, right: 20, top: 20, bottom: 50 };
+  const strategies = [...new Set(rows.map((r) => r.strategy))];
+  // The legend sits above the axes, a line per strategy and one for the line styles.
+  const m = { left: 60, right: 20, top: 24 + 16 * (strategies.length + 1), bottom: 50 };
   const n = Math.max(1, ...rows.map((r) => r.rewards.length));
   const all = rows.flatMap((r) => r.rewards.filter((v): v is number => v !== null));
   const lo = all.length === 0 ? 0 : Math.min(...all);
@@ -178,7 +180,6 @@ export function rewardPlotSvg(rows: readonly ReportRow[], width = 720, height = 
     parts.push(`<text x="${x(i)}" y="${height - m.bottom + 16}" text-anchor="middle">${i}</text>`);
   }
   parts.push(`<text x="${(width + m.left) / 2}" y="${height - 10}" text-anchor="middle">trial</text>`, `<text x="14" y="${height / 2}" transform="rotate(-90 14 ${height / 2})" text-anchor="middle">validation accuracy (reward)</text>`);
-  const strategies = [...new Set(rows.map((r) => r.strategy))];
   const colourOf = (strategy: string): string => COLOURS[strategies.indexOf(strategy) % COLOURS.length]!;
   const polyline = (values: readonly (number | null)[], colour: string, strokeWidth: number): void => {
     const points = values.flatMap((v, i) => (v === null ? [] : [`${x(i).toFixed(1)},${y(v).toFixed(1)}`]));
@@ -201,9 +202,9 @@ export function rewardPlotSvg(rows: readonly ReportRow[], width = 720, height = 
   strategies.forEach((strategy, k) => {
     const runs = rows.filter((r) => r.strategy === strategy);
     const label = runs.length === 1 ? `${strategy}: ${runs[0]!.run}` : `${strategy} (${runs.length} runs)`;
-    parts.push(`<text x="${m.left + 10}" y="${m.top + 14 + 16 * k}" fill="${colourOf(strategy)}">${escape(label)}</text>`);
+    parts.push(`<text x="${m.left + 10}" y="${16 + 16 * k}" fill="${colourOf(strategy)}">${escape(label)}</text>`);
   });
-  parts.push(`<text x="${m.left + 10}" y="${m.top + 14 + 16 * strategies.length}" fill="#555">thick: mean of the 5 best so far; thin: mean of the last 50</text>`);
+  parts.push(`<text x="${m.left + 10}" y="${16 + 16 * strategies.length}" fill="#555">thick: mean of the 5 best so far; thin: mean of the last 50</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
