@@ -7,7 +7,7 @@
 //     image's native 480x640 (min_size 480, max_size 640), random weights.
 // Rows: the embedded default detector (256 input), and NASNet-A Mobile Faster R-CNN (random weights) at the
 // checkpoint's 300 test proposals and with fewer (the OD API's lowproposals setting: 50) and a smaller input.
-// Every runner runs once per round, rounds repeated --runs times, after one warm-up each; medians of wall
+// Every runner runs once per round (50 ms apart), rounds repeated --runs times, after one warm-up each; medians of wall
 // and process CPU time (all threads: ours includes sharp's decode threads). The load average is printed
 // before and after: on a shared machine the CPU-time ratio is the steadier one.
 //
@@ -109,7 +109,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     }
     const times = new Map([...runners.keys()].map((name) => [name, [] as Timing[]]));
     for (const run of runners.values()) await run();
-    for (let r = 0; r < runs; r++) for (const [name, run] of runners) times.get(name)!.push(await run());
+    // 50 ms before each pass: onnxruntime's pool threads spin for a moment after a run (its default, and
+    // ours) and must not take the cores of the torch pass that follows.
+    const pause = (): Promise<void> => new Promise((done) => setTimeout(done, 50));
+    for (let r = 0; r < runs; r++) {
+      for (const [name, run] of runners) {
+        await pause();
+        times.get(name)!.push(await run());
+      }
+    }
     torch?.stop();
 
     const peer = times.get('torchvision fasterrcnn_mobilenet_v3_large_fpn (native 480x640)');

@@ -15,7 +15,7 @@
 //   Keras TF-CPU    the model only: predict_on_batch on a ready float32 array (weights=None).
 // The load average is printed before and after; on a shared machine every number is provisional.
 // Usage: npx tsx bench/nasnet_forward.ts [--runs N] [--cpu-runs N] [--backends bytes-png,bytes-jpeg,onnx,onnx-base,wasm,cpu]
-//          [--batches 1,8] [--threads N] [--static] [--ablation] [--python PATH]
+//          [--batches 1,8] [--threads N] [--static] [--ablation] [--python PATH] [--gap-ms 50] [--block 1]
 //   onnx       our export with its graph passes, session defaults (pool threads spin, onnxruntime's default)
 //   onnx-passive  the same without spinning (NASNET_ORT_SPINNING=0, what the service uses when oversubscribed)
 //   onnx-base  the export and session as they were before the passes: no BN/subsampling folding, no
@@ -23,6 +23,10 @@
 //   --ablation  adds the steps between the two: onnx-nospin (base export, no spinning), onnx-folds
 //               (+ BN and subsampling folds), onnx-padonly (channel padding without the folds)
 //   --runs      timed runs per runner and batch after one warm-up (default 20)
+//   --gap-ms    idle time before each timed pass (default 50), so that no runner's spinning pool threads
+//               are still busy when the next one starts
+//   --block     timed passes per visit, after one untimed pass (default 1: strict alternation, cold caches;
+//               e.g. 5: the warm caches of back-to-back requests, as the issue measured)
 //   --cpu-runs  timed runs on the pure-JS cpu backend (default 2: one batch-8 pass takes minutes)
 //   --threads   intra-op threads for onnxruntime AND TensorFlow (default 0: each library's default)
 //   --static    export the onnx runner with static shapes (one session per batch size)
@@ -168,11 +172,25 @@ class KerasWorker {
   }
 }
 
-/** Median wall and CPU per runner: one warm-up each, then `runs` rounds visiting every runner in turn. */
-async function interleaved(passes: ReadonlyMap<string, Pass>, batch: number, runs: number): Promise<Map<string, Timing>> {
+/**
+ * Median wall and CPU per runner: one warm-up each, then rounds visiting every runner in turn until each has
+ * `runs` timed passes. A visit is `block` passes in a row; with block > 1 it starts with one untimed pass, so
+ * the timed ones see the warm caches of a steady stream of requests (the issue's own method: median of 30
+ * calls in a row), while the rounds still spread any drift in the machine's load over every runner. Each
+ * visit starts `gapMs` after the last: a runner's pool threads keep spinning for a moment after its pass
+ * (onnxruntime's and TF's both do) and would otherwise steal the cores of whichever runner comes next.
+ */
+async function interleaved(passes: ReadonlyMap<string, Pass>, batch: number, runs: number, gapMs: number, block = 1): Promise<Map<string, Timing>> {
   const times = new Map([...passes.keys()].map((name) => [name, [] as Timing[]]));
+  const pause = (): Promise<void> => new Promise((done) => setTimeout(done, gapMs));
   for (const pass of passes.values()) await pass(batch);
-  for (let r = 0; r < runs; r++) for (const [name, pass] of passes) times.get(name)!.push(await pass(batch));
+  for (let r = 0; r < runs; r += block) {
+    for (const [name, pass] of passes) {
+      await pause();
+      if (block > 1) await pass(batch);
+      for (let k = 0; k < Math.min(block, runs - r); k++) times.get(name)!.push(await pass(batch));
+    }
+  }
   return new Map([...times].map(([name, list]) => [name, { wall: median(list.map((t) => t.wall)), cpu: median(list.map((t) => t.cpu)) }]));
 }
 
@@ -189,7 +207,7 @@ async function timeTfjs(backend: EngineName, batches: readonly number[], runs: n
         await y.data(); // wait for the backend to finish
         y.dispose();
       });
-    result.set(batch, (await interleaved(new Map([[backend, pass]]), batch, runs)).get(backend)!);
+    result.set(batch, (await interleaved(new Map([[backend, pass]]), batch, runs, 0)).get(backend)!);
     x.dispose();
   }
   model.dispose();
@@ -198,6 +216,8 @@ async function timeTfjs(backend: EngineName, batches: readonly number[], runs: n
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const runs = Number(flag(argv, '--runs') ?? 20);
+  const gapMs = Number(flag(argv, '--gap-ms') ?? 50);
+  const block = Number(flag(argv, '--block') ?? 1);
   const cpuRuns = Number(flag(argv, '--cpu-runs') ?? 2);
   const ablation = argv.includes('--ablation') ? (['onnx-nospin', 'onnx-folds', 'onnx-padonly'] as const) : [];
   const requested = (flag(argv, '--backends') ?? 'bytes-png,bytes-jpeg,onnx,onnx-base,wasm,cpu').split(',');
@@ -209,7 +229,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const defaultPython = ['/work/venv-keras/bin/python', '/tmp/venv-speed/bin/python'].find((p) => existsSync(p)) ?? '/work/venv-keras/bin/python';
   const python = flag(argv, '--python') ?? process.env.NASNET_KERAS_PYTHON ?? (existsSync(defaultPython) ? defaultPython : undefined);
 
-  console.log(`NASNet-A Mobile forward, 224x224, medians of ${runs} interleaved runs (tfjs cpu: ${cpuRuns}) after one warm-up`);
+  console.log(`NASNet-A Mobile forward, 224x224, medians of ${runs} interleaved runs in visits of ${block}, ${gapMs} ms apart (tfjs cpu: ${cpuRuns}) after one warm-up`);
   console.log(`load average at start ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   console.log(`node ${process.version}, ${threads === 0 ? 'library default threads' : `${threads} thread(s)`} for onnxruntime and TensorFlow${staticShape ? ', static ONNX shapes' : ''}`);
   const results = new Map<string, Map<number, Timing>>();
@@ -225,7 +245,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     for (const [name, runner] of onnx) passes.set(`ours ${name}`, runner.pass);
     if (typeof keras !== 'string') passes.set('Keras TF-CPU', (batch) => keras.pass(batch));
     for (const batch of batches) {
-      for (const [name, timing] of await interleaved(passes, batch, runs)) {
+      for (const [name, timing] of await interleaved(passes, batch, runs, gapMs, block)) {
         if (!results.has(name)) results.set(name, new Map());
         results.get(name)!.set(batch, timing);
       }
