@@ -12,7 +12,7 @@ export interface OnnxSessionOptions {
   /**
    * Let idle pool threads busy-wait for the next op (onnxruntime's default, and ours: NASNET_ORT_SPINNING=0
    * turns it off). With two or more threads it saves a futex wake-up per parallel op: NASNet-A Mobile at
-   * batch 1 on 2 idle cores takes 10.3 ms spinning against 22.2 ms without (BENCHMARKS.md, issue #20).
+   * batch 1 on 2 idle cores takes 10.7 ms spinning against 14.4 ms without (bench/nasnet_forward.ts, BENCHMARKS.md).
    * On an oversubscribed machine the spinning threads steal the cores the working thread needs (2x the
    * latency under load 12), so the service turns it off when its workers' threads exceed the cores.
    * With one thread there is no pool and the setting does nothing.
