@@ -49,14 +49,18 @@ async function idle(): Promise<void> {
   while (app.inference.inFlight > 0 || app.inference.queueDepth > 0) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-test('60 requests whose clients give up after 300 ms: most never run, and the next request is served at normal speed', async () => {
-  const normal = await timed(30_000);
-  assert.equal(normal.status, 200);
+test('60 requests whose clients give up after a few inference times: most never run, and the next request is served at normal speed', async () => {
+  const warm = [await timed(30_000), await timed(30_000), await timed(30_000)];
+  for (const { status } of warm) assert.equal(status, 200);
+  const normal = warm.sort((a, b) => a.ms - b.ms)[1]!;
+  // The clients wait 4 inference times: in that time the pool's slots finish a few requests and the rest are
+  // still queued, however fast this machine (a fixed 300 ms let 37 of 60 finish once inference got faster).
+  const giveUpMs = Math.max(100, Math.round(4 * normal.ms));
   const before = app.inference.counts;
   const REQUESTS = 60;
-  const outcomes = await Promise.all(Array.from({ length: REQUESTS }, () => post(300)));
+  const outcomes = await Promise.all(Array.from({ length: REQUESTS }, () => post(giveUpMs)));
   const gaveUp = outcomes.filter((o) => o === 'gave up').length;
-  assert.ok(gaveUp >= REQUESTS / 2, `most clients gave up (${gaveUp} of ${REQUESTS}); one inference takes ${normal.ms.toFixed(0)} ms`);
+  assert.ok(gaveUp >= REQUESTS / 2, `most clients gave up (${gaveUp} of ${REQUESTS} after ${giveUpMs} ms); one inference takes ${normal.ms.toFixed(0)} ms`);
   // Dropping happens as each socket closes: measure the next request right away, as a client would.
   const next = await timed(30_000);
   assert.equal(next.status, 200);
