@@ -14,10 +14,11 @@
 // created exclusively, its mtime refreshed while the holder works; a lock untouched for LOCK_STALE_MS (its
 // holder died) is taken over. Like the ONNX cache, everything is best effort: an unwritable cache location
 // calibrates in memory, a cached entry that does not open is calibrated again.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open as openFile, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open as openFile, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../../core/atomic_file.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { nasnetHome } from '../weights/cache.js';
 
@@ -66,17 +67,6 @@ export interface CachedInt8<T> {
   readonly value: T;
   readonly source: Int8Source;
   readonly path?: string;
-}
-
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
-  }
 }
 
 /** Takes the lock file, or returns undefined when another loader holds a live one. Throws when unwritable. */
@@ -150,7 +140,7 @@ export async function cachedInt8<T>(
     logger.info({ path, images: inputs.files.length }, 'int8 cache: calibrating');
     const bytes = await quantize();
     try {
-      await writeAtomically(path, bytes);
+      await writeFileAtomic(path, bytes);
     } catch (error) {
       logger.info({ path, err: (error as Error).message }, 'int8 cache: location not writable, calibrated in memory');
       return { value: await open(bytes), source: 'memory' };

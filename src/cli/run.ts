@@ -23,6 +23,22 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
   }
 }
 
+/** A numeric flag's value (range checks are the resolvers' job); undefined when absent. */
+export function numberFlag(values: Readonly<Record<string, unknown>>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value)) {
+    throw new NasnetError('INVALID_ARGUMENT', `--${name} must be a number; received ${JSON.stringify(raw)}`, { field: name });
+  }
+  return value;
+}
+
+/** Drops undefined fields so that the resolvers' defaults apply. */
+export function definedFields<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export type CliMain = (argv: string[], io?: CliStreams) => Promise<number>;
 
 /** Wraps a verb's body into its `main`: typed errors become one stderr line and the table's exit code. */

@@ -11,7 +11,7 @@ import { createRun, resolveSearchConfig, runSearch } from '../../search/run.js';
 import { exportTop, reportRow, reportTable, rewardPlotSvg, runStatus } from '../../search/report.js';
 import { openRunTransport, readRunQueue } from '../../search/queue_transport.js';
 import { formatQueueStatus, readQueueStatusOrError } from '../../search/queue_status.js';
-import { cliMain, isDirectRun, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
+import { cliMain, definedFields as defined, isDirectRun, numberFlag as num, parseFlags, runMain, withStopSignal, type CliStreams } from './run.js';
 
 const USAGE = `Usage:
   nasnet search --data DIR --out RUN [--strategy ppo|random|evolution] [--trials N] [--workers K]
@@ -66,17 +66,6 @@ const RUN_FLAGS = {
   'max-attempts': { type: 'string' }, holdout: { type: 'string' }, backend: { type: 'string' }, queue: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-function num(values: Record<string, unknown>, name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value)) {
-    throw new NasnetError('INVALID_ARGUMENT', `--${name} must be a number; received ${JSON.stringify(raw)}`, { field: name });
-  }
-  return value;
-}
-
-const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 async function startEngine(backend: string | undefined): Promise<string> {
   const info = await initEngine({ backend: parseEngineRequest(backend, process.env), logger: createLogger({ fd: 2, level: 'warn' }) });

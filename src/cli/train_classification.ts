@@ -11,7 +11,7 @@ import {
 import { trainClassifier } from '../../backbones/classification_training.js';
 import type { NasnetConfig, NasnetPresetName } from '../../backbones/config.js';
 import { readGenotypeFile } from '../../search/genotype_file.js';
-import { isDirectRun, parseFlags, runMain, cliMain, withStopSignal, type CliStreams } from './run.js';
+import { isDirectRun, parseFlags, runMain, cliMain, withStopSignal, definedFields as defined, numberFlag, type CliStreams } from './run.js';
 
 const USAGE = `Usage: nasnet train --task classification --data DIR --out CKPT [options]
 
@@ -72,26 +72,13 @@ const FLAGS = {
 
 type Values = Partial<Record<keyof typeof FLAGS, string | boolean>>;
 
-/** A numeric flag's value (range checks are the resolvers' job); undefined when absent. */
-function num(values: Values, name: keyof typeof FLAGS): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value)) {
-    throw new NasnetError('INVALID_ARGUMENT', `--${name} must be a number; received ${JSON.stringify(raw)}`, { field: name });
-  }
-  return value;
-}
+/** A numeric flag by its declared name (range checks are the resolvers' job). */
+const num = (values: Values, name: keyof typeof FLAGS): number | undefined => numberFlag(values, name);
 
 function required(values: Values, name: 'data' | 'out'): string {
   const raw = values[name];
   if (typeof raw !== 'string' || raw === '') throw new NasnetError('INVALID_ARGUMENT', `--${name} is required (nasnet train --task classification --help)`, { field: name });
   return raw;
-}
-
-/** Drops undefined fields so that the resolvers' defaults apply. */
-function defined<T extends object>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function backboneOf(values: Values): BackboneChoice {

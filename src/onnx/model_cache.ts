@@ -11,10 +11,11 @@
 // a partial file; the last rename wins and both contents are equal. After a write the graph's older entries
 // are removed. Everything is best effort: an unwritable location (read-only package or container mount)
 // exports in memory and logs one info line; an entry that `open` rejects (corrupt, truncated) is rebuilt.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../core/atomic_file.js';
 import { NasnetError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 
@@ -96,14 +97,7 @@ export async function onnxCachePath(weightsPath: string, options: Pick<OnnxCache
 async function writeEntry(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(path, bytes);
   const name = basename(path);
   const prefix = name.slice(0, name.lastIndexOf('-') + 1);
   for (const entry of await readdir(dir)) {

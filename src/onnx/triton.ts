@@ -10,8 +10,9 @@
 // ModelDynamicBatching, ModelInstanceGroup.Kind). Batching: when every input and output starts with the
 // same named dynamic dimension, that is Triton's batch dimension: max_batch_size > 0, dims omit it and
 // requests are batched dynamically. Otherwise the model is not batchable: max_batch_size 0, full dims.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../core/atomic_file.js';
 import { NasnetError } from '../../core/errors.js';
 
 export interface OnnxTensorSignature {
@@ -226,12 +227,6 @@ export function tritonConfig(signature: OnnxSignature, options: TritonModelOptio
   return `${lines.join('\n')}\n`;
 }
 
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
 /** Writes one model into a Triton repository (creating it); returns the files written. */
 export async function writeTritonModel(repository: string, onnx: Uint8Array, options: TritonModelOptions): Promise<string[]> {
   const config = tritonConfig(readOnnxSignature(onnx), options);
@@ -239,12 +234,12 @@ export async function writeTritonModel(repository: string, onnx: Uint8Array, opt
   const files = [join(dir, '1', 'model.onnx'), join(dir, 'config.pbtxt')];
   try {
     await mkdir(join(dir, '1'), { recursive: true });
-    await writeAtomic(files[0]!, onnx);
+    await writeFileAtomic(files[0]!, onnx);
     if (options.labels !== undefined) {
       files.push(join(dir, TRITON_LABEL_FILE));
-      await writeAtomic(files[2]!, `${options.labels.names.map((n) => n.replace(/[\r\n]+/g, ' ')).join('\n')}\n`);
+      await writeFileAtomic(files[2]!, `${options.labels.names.map((n) => n.replace(/[\r\n]+/g, ' ')).join('\n')}\n`);
     }
-    await writeAtomic(files[1]!, config);
+    await writeFileAtomic(files[1]!, config);
   } catch (error) {
     throw new NasnetError('IO_ERROR', `writeTritonModel: cannot write ${dir}: ${(error as Error).message}`, { path: dir });
   }

@@ -18,6 +18,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../core/atomic_file.js';
 import { NasnetError } from '../../core/errors.js';
 import { runWeightsChecks, type CheckOutcome } from './checks.js';
 import { DownloadError, describeFailure, downloadToFile, hashFile, type DownloadOptions } from './download.js';
@@ -134,12 +135,6 @@ function checkHashes(entry: WeightsEntry, hashes: { md5: string; sha256: string 
   return 'sha256-first-use';
 }
 
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temp, path);
-}
-
 /** The archive's single top folder ("faster_rcnn_nas_coco_2018_01_28"), or "." when files sit at the top. */
 function archiveRoot(files: readonly string[]): string {
   const tops = new Set(files.map((f) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : '')));
@@ -198,7 +193,7 @@ async function place(entry: WeightsEntry, file: string, source: 'fetch' | 'add',
       path,
       ...(files === undefined ? {} : { files }),
     };
-    await writeJsonAtomic(recordFile(home, entry.name), record);
+    await writeFileAtomic(recordFile(home, entry.name), `${JSON.stringify(record, null, 2)}\n`);
     return { path: join(dir, path), record };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
