@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { NasnetError, type ErrorCode, type WireError } from '../core/errors.js';
-import { assertRedisFit, connectRedis } from './redis_check.js';
+import { connectFitRedis } from './redis_check.js';
 import type { TrialOutcome, TrialSpec } from './trial.js';
 import type { TrialTransport } from './transport.js';
 
@@ -129,13 +129,7 @@ export class QueueTransport implements TrialTransport {
 
   /** Connects, refuses a Redis without persistence or with eviction, and opens the queue. */
   static async open(options: QueueTransportOptions): Promise<QueueTransport> {
-    const redis = connectRedis(options.url);
-    try {
-      await assertRedisFit(redis, options.url);
-    } catch (error) {
-      redis.disconnect();
-      throw error;
-    }
+    const redis = await connectFitRedis(options.url);
     const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: redis, defaultJobOptions: QUEUE_JOB_OPTIONS });
     queue.on('error', (error) => options.log?.(`queue: ${error.message}`));
     return new QueueTransport(redis, queue, options);

@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import { NasnetError, toWireError } from '../core/errors.js';
 import { EmbeddedTransport } from './embedded_transport.js';
 import { QUEUE_NAME, WORKERS_KEY, outcomesKey, type StoredOutcome, type TrialJob, type WorkerBeat } from './queue_transport.js';
-import { assertRedisFit, connectRedis } from './redis_check.js';
+import { connectFitRedis } from './redis_check.js';
 import type { TrainerRef } from './transport.js';
 
 /** Named moments a test can kill a worker at (injected by the caller, never read from the environment here). */
@@ -63,13 +63,7 @@ export class QueueWorker {
 
   static async start(options: QueueWorkerOptions): Promise<QueueWorker> {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new NasnetError('INVALID_ARGUMENT', `concurrency must be a positive integer; received ${options.concurrency}`, { field: 'concurrency' });
-    const redis = connectRedis(options.url);
-    try {
-      await assertRedisFit(redis, options.url);
-    } catch (error) {
-      redis.disconnect();
-      throw error;
-    }
+    const redis = await connectFitRedis(options.url);
     const threads = new EmbeddedTransport({ workers: options.concurrency, trainer: options.trainer, backend: options.backend });
     const self = new QueueWorker(redis, threads, options);
     self.run();

@@ -67,3 +67,15 @@ export function connectRedis(url: string): Redis {
   if (!/^rediss?:\/\//.test(url)) throw new NasnetError('INVALID_ARGUMENT', `--queue must be a redis:// or rediss:// URL; received ${JSON.stringify(url)}`, { field: 'queue' });
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
 }
+
+/** connectRedis, then assertRedisFit; a Redis that is unfit is disconnected before the error is thrown. */
+export async function connectFitRedis(url: string): Promise<Redis> {
+  const redis = connectRedis(url);
+  try {
+    await assertRedisFit(redis, url);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return redis;
+}

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import { createPrng } from '../../core/prng.js';
 import { outcomesKey, readRunQueue } from '../../search/queue_transport.js';
 import { listResults } from '../../search/results.js';
+import { runSnapshot } from './run_snapshot.js';
 import { startTestRedis } from './redis_server.js';
 
 const CONTROLLER = fileURLToPath(new URL('./queue_controller_child.js', import.meta.url));
@@ -39,14 +40,6 @@ interface Slot {
   starts: number;
   kills: number;
   stderr: string;
-}
-
-async function snapshot(run: string): Promise<{ results: unknown[]; files: Record<string, string> }> {
-  const results = (await listResults(run)).map((r) => ({ id: r.id, status: r.status, reward: r.reward, decisions: r.decisions, error: r.error?.message ?? null }));
-  const dir = join(run, 'controller');
-  const files: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) files[name] = (await readFile(join(dir, name))).toString('base64');
-  return { results, files };
 }
 
 function runOnce(script: string, args: string[], env: Record<string, string>): Promise<string> {
@@ -154,7 +147,7 @@ test('queued run: workers, controller and Redis killed or restarted at seeded mo
     await watch;
 
     assert.deepEqual(summary, expected);
-    const [a, b] = [await snapshot(reference), await snapshot(run)];
+    const [a, b] = [await runSnapshot(reference), await runSnapshot(run)];
     assert.equal(b.results.length, 60);
     assert.deepEqual(b.results, a.results);
     assert.deepEqual(Object.keys(b.files), Object.keys(a.files));

@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPrng } from '../../core/prng.js';
-import { listResults } from '../../search/results.js';
+import { runSnapshot } from './run_snapshot.js';
 
 const CHILD = fileURLToPath(new URL('./fault_child.js', import.meta.url));
 
@@ -30,14 +30,6 @@ function runChild(run: string, env: Record<string, string>, killAfterMs?: number
       else resolve({ code, signal, stdout });
     });
   });
-}
-
-async function snapshot(run: string): Promise<{ results: unknown[]; files: Record<string, string> }> {
-  const results = (await listResults(run)).map((r) => ({ id: r.id, status: r.status, reward: r.reward, decisions: r.decisions, error: r.error?.message ?? null }));
-  const dir = join(run, 'controller');
-  const files: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) files[name] = (await readFile(join(dir, name))).toString('base64');
-  return { results, files };
 }
 
 test('a run killed (SIGKILL) at chosen and random moments and resumed ends identical to an uninterrupted run', { timeout: 600_000 }, async () => {
@@ -73,7 +65,7 @@ test('a run killed (SIGKILL) at chosen and random moments and resumed ends ident
     assert.equal(last.code, 0);
     assert.deepEqual(JSON.parse(last.stdout), summary);
 
-    const [a, b] = [await snapshot(reference), await snapshot(faulty)];
+    const [a, b] = [await runSnapshot(reference), await runSnapshot(faulty)];
     assert.deepEqual(b.results, a.results);
     assert.deepEqual(Object.keys(b.files), Object.keys(a.files));
     for (const name of Object.keys(a.files)) assert.ok(a.files[name] === b.files[name], `controller/${name} differs`);
