@@ -14,7 +14,6 @@ import { ScheduledDropPath } from './drop_path.js';
 import { validateCellGenotype, type BlockGene, type CellGenotype } from './genotype.js';
 import { add, applyTo, batchNorm, concat, conv2d, correctPad, relu, spatialSize, zeroPad, type KerasNamer } from './keras_layers.js';
 import { buildOp, type OpContext } from './ops.js';
-import { TensorCopy } from './tensor_copy.js';
 import { STATE_P, type CellKind } from './search_space.js';
 
 /** ScheduledDropPath parameters of one cell (see drop_path.ts); keepProb 1 adds no layers. */
@@ -102,7 +101,6 @@ export function buildCell(cell: CellGenotype, ip: SymbolicTensor, p: SymbolicTen
       const layerName = `drop_path_${kind}_${b + 1}_${side === 0 ? 'left' : 'right'}_${id}`;
       return applyTo(new ScheduledDropPath({ ...dropPath, name: layerName }), out);
     });
-    if (branches[0] === branches[1]) branches[1] = applyTo(new TensorCopy({ name: `${names.combine}_copy` }), branches[1]);
     states.push(gene.combine === 'add' ? add(namer, branches, names.combine) : concat(namer, branches, names.combine));
   });
 

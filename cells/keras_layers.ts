@@ -5,6 +5,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { NasnetError } from '../core/errors.js';
+import { TensorCopy } from './tensor_copy.js';
 
 /** BatchNormalization settings of every Keras NASNet BN (K3 nasnet.py, e.g. lines 200-202). */
 export const KERAS_BN = { epsilon: 1e-3, momentum: 0.9997 } as const;
@@ -27,7 +28,10 @@ export type Padding2D = [[number, number], [number, number]];
 
 /** Applies a single-input layer to a symbolic tensor. */
 export function applyTo(layer: tfl.layers.Layer, x: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
-  return layer.apply(x) as SymbolicTensor;
+  if (!Array.isArray(x)) return layer.apply(x) as SymbolicTensor;
+  // A tensor listed twice reaches the layer the second time through a TensorCopy (tensor_copy.ts says why).
+  const inputs = x.map((t, i) => (x.indexOf(t) === i ? t : applyTo(new TensorCopy({ name: `${layer.name}_copy${i}` }), t)));
+  return layer.apply(inputs) as SymbolicTensor;
 }
 
 /** Static [H, W] of a symbolic NHWC tensor; the Keras padding rules need them. */
