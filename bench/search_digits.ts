@@ -10,7 +10,7 @@
 // --versus-only: step 5 alone, on the runs already in --out.
 // --smoke: 2 cells, 1 seed, 4 children, 1 epoch on 100 images (a minute or so; checks the script runs).
 // Children see the digits at their own 8x8 (--image-size 8): upsampled to 32 they cost 5x more and learned no better.
-import { mkdir, readdir, copyFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { childBackbone, resolveProxyTask, type ProxyTask } from '../search/trial
 import { decisionsToGenotype, genotypeToDecisions } from '../search/decisions.js';
 import { NASNET_A } from '../cells/genotypes.js';
 import { buildNasnet } from '../backbones/nasnet.js';
+import { copyFolderSubset } from '../data/folder_subset.js';
 
 const { values } = parseArgs({ options: {
   out: { type: 'string', default: '/tmp/nasnet-search-bench' }, smoke: { type: 'boolean' }, cells: { type: 'string' },
@@ -50,15 +51,6 @@ function childParams(proxy: ProxyTask, decisions: readonly number[]): number {
   const params = model.countParams();
   model.dispose();
   return params;
-}
-
-async function subset(full: string, to: string, train: number, val: number): Promise<void> {
-  for (const [split, per] of [['train', train], ['val', val]] as const) {
-    for (let d = 0; d < 10; d++) {
-      await mkdir(join(to, split, String(d)), { recursive: true });
-      for (const name of (await readdir(join(full, split, String(d)))).sort().slice(0, per)) await copyFile(join(full, split, String(d), name), join(to, split, String(d), name));
-    }
-  }
 }
 
 /**
@@ -100,7 +92,7 @@ async function main(): Promise<void> {
   if (!versusOnly) {
     await rm(out, { recursive: true, force: true });
     await writeDigitsFolder(full);
-    if (smoke) await subset(full, data, 10, 5);
+    if (smoke) await copyFolderSubset(full, data, { train: 10, val: 5 });
   }
   const proxy: ProxyTask = resolveProxyTask({ data, epochs: E, imageSize: P,
     ...(values['child-lr'] === undefined ? {} : { learningRate: Number(values['child-lr']) }),

@@ -6,7 +6,7 @@
 // node dist/bench/search_queue.js [--workers 1,2,4] [--per-worker 2] [--train 30] [--val 10] [--epochs 1]
 // (--train/--val: digits images per class; the full set is 120/30.) Records the load average it ran under.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { QueueTransport, WORKERS_KEY, attachRunQueue } from '../search/queue_transport.js';
 import { createRun, resolveSearchConfig, runSearch } from '../search/run.js';
 import { startTestRedis } from '../test/search/redis_server.js';
+import { copyFolderSubset } from '../data/folder_subset.js';
 
 const { values } = parseArgs({ options: {
   workers: { type: 'string', default: '1,2,4' }, 'per-worker': { type: 'string', default: '2' },
@@ -24,15 +25,6 @@ const { values } = parseArgs({ options: {
 } });
 const NASNET = fileURLToPath(new URL('../src/cli/nasnet.js', import.meta.url));
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-async function subset(full: string, to: string, train: number, val: number): Promise<void> {
-  for (const [split, per] of [['train', train], ['val', val]] as const) {
-    for (let d = 0; d < 10; d++) {
-      await mkdir(join(to, split, String(d)), { recursive: true });
-      for (const name of (await readdir(join(full, split, String(d)))).sort().slice(0, per)) await copyFile(join(full, split, String(d), name), join(to, split, String(d), name));
-    }
-  }
-}
 
 function stop(workers: ChildProcess[]): Promise<void[]> {
   return Promise.all(workers.map((w) => new Promise<void>((resolve) => {
@@ -50,7 +42,7 @@ process.stdout.write(`machine: ${cpus().length} cores, load average ${loadBefore
 try {
   await writeDigitsFolder(join(root, 'digits'));
   const data = join(root, 'proxy');
-  await subset(join(root, 'digits'), data, Number(values.train), Number(values.val));
+  await copyFolderSubset(join(root, 'digits'), data, { train: Number(values.train), val: Number(values.val) });
   const rows: string[] = [];
   const allTimings: { startMs: number; resultMs: number; trainMs: number; childMs: number }[] = [];
   for (const k of values.workers!.split(',').map(Number)) {

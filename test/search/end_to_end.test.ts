@@ -3,7 +3,7 @@
 // loadClassifier (what `nasnet serve` loads) -> classify. Also: `report --plot` writes a PNG.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, readdir, rm, copyFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../../core/engine.js';
@@ -12,28 +12,18 @@ import { main as searchMain } from '../../src/cli/search.js';
 import { main as trainMain } from '../../src/cli/train.js';
 import { loadClassifier } from '../../src/api/classifier.js';
 import { runCli } from '../helpers/cli.js';
+import { copyFolderSubset } from '../../data/folder_subset.js';
 
 let root = '';
 let data = '';
 
 /** A few hundred 8x8 digits at most: `per` images a class from each split of the full folder. */
-async function subset(full: string, out: string, perClass: Record<string, number>): Promise<void> {
-  for (const [split, per] of Object.entries(perClass)) {
-    for (let d = 0; d < 10; d++) {
-      const from = join(full, split, String(d));
-      const to = join(out, split, String(d));
-      await mkdir(to, { recursive: true });
-      for (const name of (await readdir(from)).sort().slice(0, per)) await copyFile(join(from, name), join(to, name));
-    }
-  }
-}
-
 before(async () => {
   await initEngine({ backend: 'wasm' });
   root = await mkdtemp(join(tmpdir(), 'search-e2e-'));
   await writeDigitsFolder(join(root, 'digits'));
   data = join(root, 'tiny');
-  await subset(join(root, 'digits'), data, { train: 10, val: 5 });
+  await copyFolderSubset(join(root, 'digits'), data, { train: 10, val: 5 });
 });
 
 test('search (tiny, real children) -> status -> export -> train --genotype -> loadClassifier -> classify', { timeout: 900_000 }, async (t) => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,18 +13,9 @@ import { listResults } from '../../search/results.js';
 import { main as searchMain } from '../../src/cli/search.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestRedis } from './redis_server.js';
+import { copyFolderSubset } from '../../data/folder_subset.js';
 
 const NASNET = fileURLToPath(new URL('../../src/cli/nasnet.js', import.meta.url));
-
-async function subset(full: string, out: string, perClass: Record<string, number>): Promise<void> {
-  for (const [split, per] of Object.entries(perClass)) {
-    for (let d = 0; d < 10; d++) {
-      const to = join(out, split, String(d));
-      await mkdir(to, { recursive: true });
-      for (const name of (await readdir(join(full, split, String(d)))).sort().slice(0, per)) await copyFile(join(full, split, String(d), name), join(to, name));
-    }
-  }
-}
 
 test('a tiny real search over the queue with 2 worker processes equals the embedded run', { timeout: 600_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'search-queue-real-'));
@@ -33,7 +24,7 @@ test('a tiny real search over the queue with 2 worker processes equals the embed
   try {
     await writeDigitsFolder(join(root, 'digits'));
     const data = join(root, 'tiny');
-    await subset(join(root, 'digits'), data, { train: 10, val: 5 });
+    await copyFolderSubset(join(root, 'digits'), data, { train: 10, val: 5 });
     const flags = ['--data', data, '--strategy', 'random', '--trials', '4', '--batch', '2', '--epochs', '1', '--cells', '1', '--filters', '4', '--seed', '8', '--backend', 'wasm'];
     const embedded = await runCli(searchMain, ...flags, '--out', join(root, 'embedded'), '--workers', '2');
     assert.equal(embedded.code, 0, embedded.stderr);
