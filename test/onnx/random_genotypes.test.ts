@@ -3,6 +3,7 @@
 // tfjs with random weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
 import { buildNasnet } from '../../backbones/index.js';
 import { validateGenotype, unusedStates, type BlockGene, type CellGenotype, type Genotype } from '../../cells/genotype.js';
 import { COMBINES, NUM_BLOCKS, OPS } from '../../cells/search_space.js';
@@ -67,6 +68,13 @@ test('a block whose two branches are identity of one state (concat(h, h), add(p,
   try {
     randomize(model, 7);
     assert.ok(model.layers.some((layer) => layer.getClassName() === 'TensorCopy'));
+    // The copies are freed with the other intermediates: repeated inference holds no extra tensors.
+    const x = tf.ones([2, 32, 32, 3]);
+    tf.dispose(model.predict(x));
+    const held = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.dispose(model.predict(x));
+    assert.equal(tf.memory().numTensors, held);
+    x.dispose();
     const error = await compare(model, [2, 32, 32, 3], 1e-4);
     assert.ok(Number.isFinite(error));
   } finally {
